@@ -1,0 +1,117 @@
+"""RecurrentBackbone: PyTorch's fused RNN/LSTM/GRU kernels behind one interface.
+
+Every task uses this module. It never loops over time steps in Python (cuDNN on GPU, oneDNN on
+CPU do the recurrence), packs variable-length batches so padding never reaches the recurrent
+state, and can continue from a given state for generation and streaming.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from .config import BackboneConfig
+
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class RecurrentBackbone(nn.Module):
+    """A stack of recurrent layers over ``(batch, time, features)`` input.
+
+    ``forward(x, lengths=None, state=None)`` returns ``(outputs, state)``: per-step outputs of the
+    top layer ``(batch, time, hidden * directions)``, zero at padded positions, and the final state
+    (``h`` or ``(h, c)`` for LSTM, each ``(layers * directions, batch, hidden)``), taken at each
+    sequence's true last step when ``lengths`` is given.
+    """
+
+    def __init__(self, input_size: int, cfg: BackboneConfig | None = None, **overrides):
+        super().__init__()
+        cfg = cfg or BackboneConfig()
+        if overrides:
+            cfg = BackboneConfig(**{**cfg.__dict__, **overrides})
+        self.cfg = cfg
+        self.input_size = input_size
+        self.hidden_size = cfg.hidden
+        self.num_layers = cfg.layers
+        self.directions = 2 if cfg.bidirectional else 1
+        self.rnn = _CELLS[cfg.cell](
+            input_size=input_size,
+            hidden_size=cfg.hidden,
+            num_layers=cfg.layers,
+            bidirectional=cfg.bidirectional,
+            # PyTorch applies dropout between layers only; with one layer it would just warn.
+            dropout=cfg.dropout if cfg.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        if cfg.init == "keras":
+            keras_init_(self.rnn)
+
+    @property
+    def output_size(self) -> int:
+        return self.hidden_size * self.directions
+
+    @property
+    def is_lstm(self) -> bool:
+        return isinstance(self.rnn, nn.LSTM)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        state: State | None = None,
+    ) -> tuple[torch.Tensor, State]:
+        if lengths is None:
+            return self.rnn(x, state)
+        total = x.shape[1]
+        # pack_padded_sequence wants lengths on the CPU; sorting happens inside (enforce_sorted=False).
+        packed = pack_padded_sequence(x, lengths.detach().to("cpu", torch.int64), batch_first=True,
+                                      enforce_sorted=False)
+        out, final = self.rnn(packed, state)
+        out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
+        return out, final
+
+    def last_hidden(self, state: State) -> torch.Tensor:
+        """The top layer's final hidden state, both directions concatenated: ``(batch, output_size)``."""
+        h = state[0] if isinstance(state, tuple) else state
+        top = h.view(self.num_layers, self.directions, h.shape[1], self.hidden_size)[-1]
+        return top.transpose(0, 1).reshape(h.shape[1], self.output_size)
+
+    def initial_state(self, batch: int, device=None, dtype=None) -> State:
+        shape = (self.num_layers * self.directions, batch, self.hidden_size)
+        h = torch.zeros(shape, device=device, dtype=dtype)
+        return (h, torch.zeros_like(h)) if self.is_lstm else h
+
+
+def keras_init_(rnn: nn.RNNBase) -> None:
+    """Keras' default initialisation for recurrent layers.
+
+    Input weights Glorot-uniform over the whole gate-stacked matrix (as Keras' kernel), recurrent
+    weights orthogonal, biases zero, and the LSTM forget-gate bias 1 (Keras' unit_forget_bias; only
+    one of PyTorch's two bias vectors gets it so the sum is 1).
+    """
+    hidden = rnn.hidden_size
+    for name, param in rnn.named_parameters():
+        with torch.no_grad():
+            if name.startswith("weight_ih"):
+                nn.init.xavier_uniform_(param)
+            elif name.startswith("weight_hh"):
+                nn.init.orthogonal_(param)
+            elif name.startswith("bias"):
+                param.zero_()
+                if isinstance(rnn, nn.LSTM) and name.startswith("bias_ih"):
+                    param[hidden:2 * hidden] = 1.0  # PyTorch's gate order is i, f, g, o
+
+
+def glorot_linear_(layer: nn.Linear) -> nn.Linear:
+    """Keras' Dense default: Glorot-uniform weights, zero bias."""
+    nn.init.xavier_uniform_(layer.weight)
+    if layer.bias is not None:
+        nn.init.zeros_(layer.bias)
+    return layer
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,1 @@
+"""Shared data helpers: table sources, series windows (and, for text tasks, vocabularies)."""

@@ -1,0 +1,100 @@
+"""Reading tables from local files or the Hugging Face Hub through ``datasets``.
+
+A static table maps file extensions to ``datasets`` builders (the way ``datasets`` itself does), so
+every task reads CSV, TSV, JSON lines and Parquet the same way, with errors that name the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import DataError
+
+#: extension -> (datasets builder, extra builder arguments)
+READERS: dict[str, tuple[str, dict]] = {
+    ".csv": ("csv", {}),
+    ".csv.gz": ("csv", {}),
+    ".tsv": ("csv", {"sep": "\t"}),
+    ".tsv.gz": ("csv", {"sep": "\t"}),
+    ".json": ("json", {}),
+    ".jsonl": ("json", {}),
+    ".json.gz": ("json", {}),
+    ".jsonl.gz": ("json", {}),
+    ".parquet": ("parquet", {}),
+}
+
+
+def table_extension(path: Path) -> str | None:
+    name = path.name.lower()
+    for ext in sorted(READERS, key=len, reverse=True):
+        if name.endswith(ext):
+            return ext
+    return None
+
+
+def looks_like_path(source: str) -> bool:
+    return (os.sep in source or source.startswith(".") or table_extension(Path(source)) is not None
+            or source.startswith("~"))
+
+
+def _quiet_datasets():
+    import datasets
+
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+    logging.getLogger("datasets").setLevel(logging.ERROR)
+    return datasets
+
+
+def read_table(source: str, hub_split: str = "train") -> pd.DataFrame:
+    """Read a local table file, or a Hub dataset's split, into a DataFrame.
+
+    Raises DataError naming the file (and line, where the parser reports one) on any failure.
+    """
+    path = Path(source).expanduser()
+    if path.is_dir():
+        raise DataError(source, "is a folder; expected a table file (" + ", ".join(READERS) + ")")
+    if path.exists():
+        return _read_local(path)
+    if looks_like_path(source):
+        raise DataError(source, "file not found")
+    return _read_hub(source, hub_split)
+
+
+def _read_local(path: Path) -> pd.DataFrame:
+    ext = table_extension(path)
+    if ext is None:
+        raise DataError(str(path), f"unsupported file type; expected one of {', '.join(READERS)}")
+    if path.stat().st_size == 0:
+        raise DataError(str(path), "file is empty")
+    builder, kwargs = READERS[ext]
+    datasets = _quiet_datasets()
+    try:
+        table = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
+    except Exception as exc:  # datasets wraps the parser's error; show the parser's words
+        cause = exc.__cause__ or exc
+        text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
+        if "corresponds to no data" in str(exc):
+            text = "no data rows (only a header?)"
+        raise DataError(str(path), f"cannot read as {builder.upper()}: {text}") from None
+    frame = table.to_pandas()
+    if len(frame) == 0:
+        raise DataError(str(path), "no data rows (only a header?)")
+    return frame
+
+
+def _read_hub(name: str, split: str) -> pd.DataFrame:
+    datasets = _quiet_datasets()
+    try:
+        table = datasets.load_dataset(name, split=split)
+    except Exception as exc:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower()
+        why = ("the Hugging Face Hub is not reachable (offline)" if offline
+               else f"could not load it from the Hugging Face Hub ({type(exc).__name__}: "
+                    f"{str(exc).splitlines()[0] if str(exc) else ''})")
+        raise DataError(name, f"not a local file, and {why}") from None
+    return table.to_pandas()

@@ -1,0 +1,256 @@
+"""Reading, checking and windowing the series for the forecast task."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from suite.config import RunConfig
+from suite.data.series import Scaler, WindowDataset, batch_identity, infer_season, parse_split, window_origins
+from suite.data.sources import read_table
+from suite.errors import ConfigError, DataError
+from suite.task import TaskDataModule
+
+from .config import COSINE
+
+TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "month", "day", "period")
+
+
+def cosine_wave() -> pd.DataFrame:
+    """The seed tutorial's series: cos of 3000 points evenly spaced over [1, 100]."""
+    return pd.DataFrame({"cos": np.cos(np.linspace(1, 100, 3000))})
+
+
+def _split_names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",") if n.strip()]
+
+
+def _row_ref(source: str, index: int) -> dict[str, Any]:
+    # CSV-like files: header is line 1, so data row i is on line i + 2
+    return {"line": index + 2} if source.lower().endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")) else {}
+
+
+def _where(source: str, index: int) -> str:
+    return f"row {index + 1}"
+
+
+def select_columns(frame: pd.DataFrame, opts, source: str) -> tuple[str | None, list[str], list[str]]:
+    """(time column, target columns, covariate columns) as the options ask, or a DataError."""
+    columns = [str(c) for c in frame.columns]
+    frame.columns = columns
+
+    def need(name: str, what: str) -> str:
+        if name not in columns:
+            raise DataError(source, f"unknown {what} column '{name}'; the columns are: {', '.join(columns)}")
+        return name
+
+    time_col: str | None = None
+    if opts.time_column == "auto":
+        first = columns[0]
+        is_text = not pd.api.types.is_numeric_dtype(frame[first])
+        if first.lower() in TIME_NAMES or (is_text and _parses_as_time(frame[first])):
+            time_col = first
+    elif opts.time_column != "none":
+        time_col = need(opts.time_column, "time")
+    covariates = [need(c, "covariate") for c in _split_names(opts.covariates)]
+    if opts.target == "all":
+        targets = [c for c in columns if c != time_col and c not in covariates
+                   and pd.api.types.is_numeric_dtype(frame[c])]
+        if not targets:
+            raise DataError(source, f"no numeric column to forecast; columns are: {', '.join(columns)} "
+                                    f"(name them with --target)")
+    else:
+        targets = [need(c, "target") for c in _split_names(opts.target)]
+    if time_col in targets or set(targets) & set(covariates):
+        raise ConfigError("options.target (--target)", "a column cannot be both target and time or covariate")
+    return time_col, targets, covariates
+
+
+def _parses_as_time(values: pd.Series) -> bool:
+    try:
+        pd.to_datetime(values.head(20))
+        return True
+    except (ValueError, TypeError):
+        return False
+
+
+def numeric_values(frame: pd.DataFrame, columns: list[str], source: str, missing: str) -> np.ndarray:
+    """The columns as float64, with missing values handled as asked; names the first bad cell."""
+    out = pd.DataFrame(index=frame.index)
+    for col in columns:
+        raw = frame[col]
+        numbers = pd.to_numeric(raw, errors="coerce")
+        bad = numbers.isna() & raw.notna() & (raw.astype(str).str.strip() != "")
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(source, f"column '{col}': expected a number, got {raw.iloc[i]!r} ({_where(source, i)})",
+                            **_row_ref(source, i))
+        out[col] = numbers.astype("float64")
+    values = out.to_numpy()
+    if not np.isfinite(values).all():
+        if missing == "reject":
+            i, j = np.argwhere(~np.isfinite(values))[0]
+            raise DataError(source, f"column '{columns[j]}': missing value ({_where(source, int(i))}); fill it, "
+                                    f"or pass --missing ffill|interpolate|zero", **_row_ref(source, int(i)))
+        filled = pd.DataFrame(values, columns=columns).replace([np.inf, -np.inf], np.nan)
+        if missing == "ffill":
+            filled = filled.ffill().bfill()
+        elif missing == "interpolate":
+            filled = filled.interpolate(limit_direction="both")
+        else:
+            filled = filled.fillna(0.0)
+        values = filled.to_numpy()
+        if not np.isfinite(values).all():
+            j = int(np.argwhere(~np.isfinite(values))[0][1])
+            raise DataError(source, f"column '{columns[j]}' has no values to fill from")
+    return values
+
+
+def check_time_order(times: pd.Series, source: str) -> None:
+    stamps = pd.to_datetime(times, errors="coerce")
+    if stamps.isna().any():
+        i = int(np.flatnonzero(stamps.isna().to_numpy())[0])
+        raise DataError(source, f"time column: cannot read {times.iloc[i]!r} as a date or time ({_where(source, i)})",
+                        **_row_ref(source, i))
+    steps = np.diff(stamps.to_numpy().astype("datetime64[ns]").astype(np.int64))
+    if (steps <= 0).any():
+        i = int(np.flatnonzero(steps <= 0)[0]) + 1
+        raise DataError(source, f"time column is not in increasing order ({_where(source, i)}: {times.iloc[i]!r})",
+                        **_row_ref(source, i))
+
+
+class ForecastDataModule(TaskDataModule):
+    """Train/val/test windows over one (multivariate) series, scaled with training statistics.
+
+    ``info`` is the data state a trained model needs (columns, scaler, season, MASE scale); it is
+    saved in checkpoints so predictions and evaluation never re-read the training data.
+    """
+
+    collate_fn = staticmethod(batch_identity)
+
+    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate_all: bool = False):
+        super().__init__(cfg)
+        self.info = info
+        self.evaluate_all = evaluate_all
+        self.series: torch.Tensor | None = None
+        self.values: np.ndarray | None = None
+        self.times: pd.Series | None = None
+
+    # --- data state kept in checkpoints ------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self.info or {})
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.info = dict(state)
+
+    @property
+    def targets(self) -> list[str]:
+        return self.info["targets"]
+
+    @property
+    def scaler(self) -> Scaler:
+        return Scaler(np.asarray(self.info["mean"]), np.asarray(self.info["std"]))
+
+    # --- reading ---------------------------------------------------------------------------------------
+    def read_frame(self) -> tuple[pd.DataFrame, str]:
+        source = self.cfg.options.data
+        if source == COSINE:
+            return cosine_wave(), COSINE
+        return read_table(source), source
+
+    def load(self) -> None:
+        opts = self.cfg.options
+        frame, source = self.read_frame()
+        if self.info is not None:  # evaluation: the trained run decides the columns
+            time_col = self.info["time_column"] if self.info["time_column"] in frame.columns else None
+            for col in self.info["targets"] + self.info["covariates"]:
+                if col not in frame.columns:
+                    raise DataError(source, f"missing column '{col}' that the model was trained on; columns "
+                                            f"are: {', '.join(map(str, frame.columns))}")
+            targets, covariates = self.info["targets"], self.info["covariates"]
+        else:
+            time_col, targets, covariates = select_columns(frame, opts, source)
+        columns = targets + covariates
+        values = numeric_values(frame, columns, source, opts.missing)
+        times = frame[time_col].astype(str).reset_index(drop=True) if time_col else None
+        if times is not None:
+            check_time_order(times, source)
+        self.values, self.times = values, times
+        n_rows = len(values)
+        lookback, horizon = opts.lookback, opts.horizon
+
+        if self.evaluate_all:
+            bounds = {"test": (0, n_rows)}
+        else:
+            n_train, n_val, n_test = parse_split(opts.split, n_rows)
+            bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
+                      "test": (n_train + n_val, n_train + n_val + n_test)}
+            if n_train < lookback + horizon:
+                raise DataError(source, f"series too short: {n_train} training rows, but lookback {lookback} + "
+                                        f"horizon {horizon} need at least {lookback + horizon}; use a smaller "
+                                        f"--lookback/--horizon or a larger training --split")
+            if n_val < horizon:
+                raise DataError(source, f"validation split has {n_val} rows, fewer than the horizon {horizon}")
+        if self.info is None:
+            n_train = bounds["train"][1]
+            scaler = (Scaler.fit(values[:n_train]) if opts.scaler == "standard"
+                      else Scaler.identity(values.shape[1]))
+            season = opts.season or (infer_season(times.to_numpy()) if times is not None else 1)
+            self.info = {
+                "source": source, "time_column": time_col, "targets": targets, "covariates": covariates,
+                "mean": scaler.mean.tolist(), "std": scaler.std.tolist(), "season": int(season),
+                "mase_scale": mase_scale(values[:n_train, :len(targets)], season).tolist(),
+                "last_time": times.iloc[-1] if times is not None else None,
+                "freq": _freq(times),
+            }
+        self.series = torch.tensor(self.scaler.transform(values), dtype=torch.float32)
+        made = {}
+        for name, (start, end) in bounds.items():
+            origins = window_origins(start, end, lookback, horizon)
+            made[name] = WindowDataset(self.series, origins, lookback, horizon, len(targets)) if len(origins) else None
+        if self.evaluate_all and made["test"] is None:
+            raise DataError(source, f"series too short: {n_rows} rows, but lookback {lookback} + horizon {horizon} "
+                                    f"need at least {lookback + horizon}")
+        self.train_set = made.get("train")
+        self.val_set = made.get("val") or made["test"]
+        self.test_set = made["test"]
+
+
+def mase_scale(train_values: np.ndarray, season: int) -> np.ndarray:
+    """Per-column mean absolute error of the seasonal-naive forecast on the training rows (MASE's scale)."""
+    m = season if season > 1 and len(train_values) > season else 1
+    diffs = np.abs(train_values[m:] - train_values[:-m]).mean(axis=0)
+    return np.where(diffs > 1e-12, diffs, 1.0)
+
+
+def _freq(times: pd.Series | None) -> str | None:
+    if times is None or len(times) < 3:
+        return None
+    try:
+        return pd.infer_freq(pd.to_datetime(times.iloc[:200]))
+    except (ValueError, TypeError):
+        return None
+
+
+def future_times(last_time: str | None, freq: str | None, steps: int) -> list[str] | None:
+    if not last_time or not freq:
+        return None
+    try:
+        stamps = pd.date_range(pd.Timestamp(last_time), periods=steps + 1, freq=freq)[1:]
+    except (ValueError, TypeError):
+        return None
+    return [str(s) for s in stamps]
+
+
+def parse_inline_series(text: str) -> np.ndarray | None:
+    """``"0.1, 0.2 0.3"`` -> array, or None when the text is not a list of numbers."""
+    parts = text.replace(",", " ").split()
+    try:
+        values = np.array([float(p) for p in parts], dtype=np.float64)
+    except ValueError:
+        return None
+    return values if len(values) and all(math.isfinite(v) for v in values) else None

@@ -1,0 +1,155 @@
+"""The forecast task: time-series forecasting with recurrent networks."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from suite.config import RunConfig
+from suite.data.sources import read_table
+from suite.errors import DataError, UserError
+from suite.task import Baseline, Task
+
+from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
+from .data import ForecastDataModule, future_times, numeric_values, parse_inline_series
+from .metrics import repeat_last, score, seasonal_naive
+from .models import ForecastModule
+
+
+class ForecastTask(Task):
+    name = "forecast"
+    title = "Time-series forecasting"
+    description = "forecast the next steps of one or more series (CSV/Parquet/JSON, ETT, the seed's cosine)"
+    Config = ForecastConfig
+    input_kind = "series"
+    output_kind = "series"
+    monitor = "mse"
+    defaults = LONG_HORIZON_DEFAULTS
+    presets = {"seed": SEED_PRESET}
+    preset_help = {"seed": "the seed tutorial's cosine wave: windows of 500, SimpleRNN(32), adam, 10 epochs, "
+                           "batch 100 (the default when neither --data nor --lookback/--horizon is given)"}
+
+    def default_preset(self, given: dict[str, Any]) -> str | None:
+        data = given.get("options.data", COSINE)
+        if data == COSINE and "options.lookback" not in given and "options.horizon" not in given:
+            return "seed"
+        return None
+
+    def slug(self, cfg: RunConfig) -> str:
+        opts = cfg.options
+        source = "cosine" if opts.data == COSINE else Path(opts.data).stem.replace("/", "_")
+        return f"{source}-{opts.model}-{cfg.backbone.cell}{cfg.backbone.hidden}-L{opts.lookback}H{opts.horizon}"
+
+    def datamodule(self, cfg: RunConfig) -> ForecastDataModule:
+        return ForecastDataModule(cfg)
+
+    def model(self, cfg: RunConfig, datamodule: ForecastDataModule) -> ForecastModule:
+        return ForecastModule(cfg, datamodule.info)
+
+    def evaluation_datamodule(self, cfg: RunConfig, trained: ForecastDataModule, data: str) -> ForecastDataModule:
+        options = dataclasses.replace(cfg.options, data=data)
+        return ForecastDataModule(dataclasses.replace(cfg, options=options), info=trained.info, evaluate_all=True)
+
+    def baseline(self, datamodule: ForecastDataModule) -> Baseline:
+        info = datamodule.info
+        splits = {"val": datamodule.val_set, "test": datamodule.test_set}
+        last = {split: score(repeat_last, ds, info) for split, ds in splits.items()}
+        others = {}
+        season = info["season"]
+        if season > 1:
+            naive = seasonal_naive(season)
+            others[f"seasonal_naive_{season}"] = {split: score(naive, ds, info) for split, ds in splits.items()}
+        return Baseline("repeat_last", last["val"], last["test"], others)
+
+    # --- interactive prediction --------------------------------------------------------------------
+    def predict(self, model: ForecastModule, raw_input: str) -> dict[str, Any]:
+        info, opts = model.info, model.cfg.options
+        targets, covariates = info["targets"], info["covariates"]
+        history, times = self._history(raw_input, info)
+        if len(history) < opts.lookback:
+            raise UserError(f"--predict: the model needs the last {opts.lookback} values, got {len(history)}")
+        steps = opts.predict_steps or opts.horizon
+        if steps > opts.horizon and covariates:
+            raise UserError("--predict-steps beyond the horizon forecasts recursively, which needs future "
+                            "covariates; this model uses covariates, so ask for at most "
+                            f"{opts.horizon} steps")
+        mean, std = np.asarray(info["mean"]), np.asarray(info["std"])
+        window = torch.tensor((history[-opts.lookback:] - mean) / std, dtype=torch.float32)
+        pieces = []
+        model.eval()
+        with torch.no_grad():
+            made = 0
+            while made < steps:
+                step = model(window[None])[0]  # (H, T)
+                pieces.append(step)
+                made += len(step)
+                window = torch.cat([window[len(step):], step], dim=0)  # recursive beyond the horizon
+        forecast = torch.cat(pieces)[:steps].double().numpy() * std[: len(targets)] + mean[: len(targets)]
+        last_time = times[-1] if times else None
+        return {
+            "targets": targets,
+            "steps": steps,
+            "time": future_times(last_time, info.get("freq"), steps),
+            "forecast": {col: forecast[:, j].tolist() for j, col in enumerate(targets)},
+            "history": {col: history[-opts.lookback:, j].tolist() for j, col in enumerate(targets)},
+        }
+
+    def _history(self, raw_input: str, info: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:
+        columns = info["targets"] + info["covariates"]
+        path = Path(raw_input).expanduser()
+        if path.exists() or raw_input == COSINE:
+            if raw_input == COSINE:
+                from .data import cosine_wave
+                frame, source = cosine_wave(), COSINE
+            else:
+                frame, source = read_table(str(path)), str(path)
+            missing = [c for c in columns if c not in frame.columns]
+            if missing:
+                raise DataError(source, f"missing column(s) {', '.join(missing)} that the model was trained on")
+            time_col = info.get("time_column")
+            times = frame[time_col].astype(str).tolist() if time_col in frame.columns else None
+            return numeric_values(frame, columns, source, "reject"), times
+        values = parse_inline_series(raw_input)
+        if values is None:
+            raise UserError(f"--predict: {raw_input!r} is neither a file nor a list of numbers")
+        if len(columns) != 1:
+            raise UserError(f"--predict: the model reads {len(columns)} columns ({', '.join(columns)}); "
+                            "give a file with those columns")
+        return values[:, None], None
+
+    def render_prediction(self, output: dict[str, Any]) -> str:
+        buffer = io.StringIO()
+        self._write_csv(output, buffer)
+        return buffer.getvalue().rstrip("\n")
+
+    def save_prediction(self, output: dict[str, Any], path: Path) -> None:
+        if path.suffix.lower() == ".csv":
+            with open(path, "w", newline="", encoding="utf-8") as handle:
+                self._write_csv(output, handle)
+        else:
+            super().save_prediction(output, path)
+
+    @staticmethod
+    def _write_csv(output: dict[str, Any], handle) -> None:
+        writer = csv.writer(handle)
+        times = output.get("time")
+        writer.writerow(["step"] + (["time"] if times else []) + output["targets"])
+        for i in range(output["steps"]):
+            writer.writerow([i + 1] + ([times[i]] if times else [])
+                            + [f"{output['forecast'][c][i]:.6g}" for c in output["targets"]])
+
+    # --- run outputs ------------------------------------------------------------------------------
+    def write_outputs(self, run_dir: Path, model: ForecastModule, datamodule: ForecastDataModule) -> list[str]:
+        from .outputs import stitched_test_forecast, write_plot, write_predictions_csv
+
+        table = stitched_test_forecast(model, datamodule)
+        files = [write_predictions_csv(run_dir / "predictions.csv", table)]
+        if model.cfg.options.plot:
+            files.append(write_plot(run_dir / "prediction.png", table, datamodule.test_split))
+        return files
