@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import traceback
 from dataclasses import fields
@@ -162,16 +163,21 @@ def _main(argv: list[str], stream: EventStream) -> int:
 
 def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run: Run | None = None,
            run_dir: str | None = None, resume: bool = False, listen: bool = False) -> int:
-    from .training import fit_and_test, is_rank_zero_process
+    from .training import fit_and_test, is_rank_zero_process, prepare_fit
 
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")  # bad data fails here, before a run directory exists
     rank_zero = is_rank_zero_process()
-    if run is None:
-        if rank_zero:
-            run = Run.create(task.name, task.slug(cfg), run_dir)
-        else:
-            run = Run(run_dir or os.environ[RUN_DIR_ENV])
+    new_run = run is None
+    if new_run:
+        run = Run.create(task.name, task.slug(cfg), run_dir) if rank_zero else Run(run_dir or os.environ[RUN_DIR_ENV])
+    try:
+        session = prepare_fit(task, cfg, run, stream, datamodule, listen_stdin=listen and rank_zero,
+                              show_progress=rank_zero and sys.stderr.isatty())
+    except Exception:
+        if new_run and rank_zero:  # nothing was trained: leave no run behind
+            shutil.rmtree(run.path, ignore_errors=True)
+        raise
     if rank_zero:
         os.environ[RUN_DIR_ENV] = str(run.path)  # DDP workers re-run this command; they must join this run
         run.results_path.unlink(missing_ok=True)  # a resumed run is not finished until it says so again
@@ -180,8 +186,7 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
         print(f"{'resuming' if resume else 'run'}: {run.path}", file=out, flush=True)
     else:
         stream.to_stdout = False
-    results = fit_and_test(task, cfg, run, stream, datamodule, resume=resume, listen_stdin=listen and rank_zero,
-                           show_progress=rank_zero and sys.stderr.isatty())
+    results = fit_and_test(session, resume=resume)
     if results is None:
         return 0
     stream.emit("finished", status=results["status"], run_dir=str(run.path), metrics=results["metrics"],

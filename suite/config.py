@@ -95,6 +95,11 @@ class TrainConfig:
     threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
     log_every: int = option(10, "log the training loss every N steps", min=1)
 
+    def validate(self) -> None:
+        text = self.devices.strip()
+        if text != "auto" and not all(p.strip().lstrip("-").isdigit() for p in text.split(",") if p.strip()):
+            raise ConfigError("train.devices (--devices)", f"expected a count, a list like 0,1, or auto; got {text!r}")
+
 
 @dataclass
 class RunConfig:
@@ -162,6 +167,10 @@ def coerce(value: Any, tp: Any, where: str) -> Any:
                 raise ValueError
             return float(value)
         if base is str:
+            if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+                return ",".join(str(v) for v in value)  # YAML lists for NAME[,NAME...] options
+            if isinstance(value, (list, tuple, dict)):
+                raise ValueError
             return str(value)
     except (TypeError, ValueError):
         name = getattr(base, "__name__", str(base))

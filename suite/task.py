@@ -99,11 +99,9 @@ class TaskModule(L.LightningModule):
     TrainConfig, and counts training samples for the throughput figure.
     """
 
-    def __init__(self, cfg: RunConfig, monitor: str = "loss", monitor_mode: str = "min"):
+    def __init__(self, cfg: RunConfig):
         super().__init__()
         self.cfg = cfg
-        self.monitor = monitor
-        self.monitor_mode = monitor_mode
         self.samples_seen = 0
 
     def step(self, batch: Any, stage: str) -> torch.Tensor:
@@ -128,7 +126,8 @@ class TaskModule(L.LightningModule):
     def configure_optimizers(self):
         from .optim import build_optimization
 
-        return build_optimization(self.parameters(), self.cfg.train, f"val/{self.monitor}", self.monitor_mode)
+        best = self.trainer.checkpoint_callback  # the task's monitored validation metric
+        return build_optimization(self.parameters(), self.cfg.train, best.monitor, best.mode)
 
 
 class TaskDataModule(L.LightningDataModule):

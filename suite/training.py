@@ -37,6 +37,10 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message=".*Could not infer format.*")
     warnings.filterwarnings("ignore", message=".*The number of training batches.*")
     warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
+    # torchmetrics objects synchronise themselves across DDP ranks; Lightning cannot see that.
+    warnings.filterwarnings("ignore", message=".*when logging on epoch level in distributed setting.*")
+    # DDP evaluation pads the last batch with a few repeated samples; the README says so.
+    warnings.filterwarnings("ignore", message=".*it is recommended to use `Trainer\\(devices=1, num_nodes=1\\)`.*")
 
 
 def lightning_devices(text: str) -> int | str | list[int]:
@@ -88,18 +92,42 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
     return trainer, checkpoint, events
 
 
-def fit_and_test(task: Task, cfg: RunConfig, run: Run, stream: EventStream, datamodule: TaskDataModule,
-                 *, resume: bool = False, listen_stdin: bool = False, show_progress: bool = False
-                 ) -> dict[str, Any] | None:
-    """Train, then validate and test the best checkpoint; write outputs and results.json.
+@dataclass
+class FitSession:
+    """Everything built for a fit before anything is written: a bad setting fails here."""
 
-    Returns the results on rank zero (None on other ranks).
-    """
+    task: Task
+    cfg: RunConfig
+    run: Run
+    datamodule: TaskDataModule
+    model: TaskModule
+    trainer: L.Trainer
+    checkpoint: ModelCheckpoint
+    events: EventsCallback
+
+
+def prepare_fit(task: Task, cfg: RunConfig, run: Run, stream: EventStream, datamodule: TaskDataModule,
+                *, listen_stdin: bool = False, show_progress: bool = False) -> FitSession:
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
     L.seed_everything(cfg.train.seed, workers=True, verbose=False)
     if cfg.train.threads:
         torch.set_num_threads(cfg.train.threads)
     model = task.model(cfg, datamodule)
-    trainer, checkpoint, events = build_trainer(cfg, run, stream, task, listen_stdin, show_progress)
+    try:
+        trainer, checkpoint, events = build_trainer(cfg, run, stream, task, listen_stdin, show_progress)
+    except (MisconfigurationException, ValueError, RuntimeError) as exc:
+        raise UserError(f"train settings: {exc}") from None
+    return FitSession(task, cfg, run, datamodule, model, trainer, checkpoint, events)
+
+
+def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any] | None:
+    """Train, then validate and test the best checkpoint; write outputs and results.json.
+
+    Returns the results on rank zero (None on other ranks).
+    """
+    task, cfg, run, datamodule, model = session.task, session.cfg, session.run, session.datamodule, session.model
+    trainer, checkpoint, events = session.trainer, session.checkpoint, session.events
     ckpt_path = str(run.last_checkpoint) if resume and run.last_checkpoint.exists() else None
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)

@@ -6,6 +6,7 @@ windows with one indexing operation (``__getitems__``), so the loader does no Py
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,7 +127,9 @@ def infer_season(times) -> int:
     import pandas as pd
 
     try:
-        freq = pd.infer_freq(pd.to_datetime(pd.Series(times[:200])))
+        with warnings.catch_warnings():  # free-form text is simply not a date column
+            warnings.simplefilter("ignore")
+            freq = pd.infer_freq(pd.to_datetime(pd.Series(times[:200])))
         offset = pd.tseries.frequencies.to_offset(freq) if freq else None
     except (ValueError, TypeError):
         return 1

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
+from urllib.parse import urlparse
 from pathlib import Path
 
 import pandas as pd
@@ -36,9 +39,12 @@ def table_extension(path: Path) -> str | None:
     return None
 
 
+_HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
 def looks_like_path(source: str) -> bool:
-    return (os.sep in source or source.startswith(".") or table_extension(Path(source)) is not None
-            or source.startswith("~"))
+    """A missing local file rather than a Hub name (``name`` or ``owner/name``)."""
+    return table_extension(Path(source)) is not None or not _HUB_NAME.match(source)
 
 
 def _quiet_datasets():
@@ -87,7 +93,22 @@ def _read_local(path: Path) -> pd.DataFrame:
     return frame
 
 
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """A quick TCP probe, so that an offline machine fails at once instead of retrying for minutes."""
+    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+        return True  # the libraries are in offline mode and will answer from the local cache, or fail fast
+    host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
 def _read_hub(name: str, split: str) -> pd.DataFrame:
+    if not hub_reachable():
+        raise DataError(name, "not a local file, and the Hugging Face Hub is not reachable (set HF_HUB_OFFLINE=1 "
+                              "to use a cached copy)")
     datasets = _quiet_datasets()
     try:
         table = datasets.load_dataset(name, split=split)

@@ -66,6 +66,8 @@ SEED_PRESET = {
     "train.lr": 3e-3,
     "train.batch_size": 100,
     "train.max_epochs": 10,
+    "train.schedule": "none",
+    "train.patience": 0,
 }
 
 LONG_HORIZON_DEFAULTS = {

@@ -19,8 +19,8 @@ from suite.data.series import WindowDataset, batch_identity
 class ForecastErrors(Metric):
     full_state_update = False
 
-    def __init__(self, mean, std, mase_scale):
-        super().__init__()
+    def __init__(self, mean, std, mase_scale, **kwargs):
+        super().__init__(**kwargs)
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float64))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float64))
         self.register_buffer("scale", torch.as_tensor(mase_scale, dtype=torch.float64))
@@ -84,7 +84,8 @@ def score(predictor: Predictor, dataset: WindowDataset | None, info: dict, batch
           ) -> dict[str, float]:
     if dataset is None or len(dataset) == 0:
         return {}
-    metric = ForecastErrors(info["mean"], info["std"], info["mase_scale"])
+    # computed by one process after training: no synchronisation with other DDP ranks
+    metric = ForecastErrors(info["mean"], info["std"], info["mase_scale"], sync_on_compute=False)
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=batch_identity)
     for x, y, origins in loader:
         metric.update(predictor(x, origins, dataset), y)

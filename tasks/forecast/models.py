@@ -128,7 +128,7 @@ class ForecastModule(TaskModule):
     """Windows in, multi-step forecasts out, all in the scaled space; metrics also in original units."""
 
     def __init__(self, cfg: RunConfig, info: dict[str, Any]):
-        super().__init__(cfg, monitor="mse")
+        super().__init__(cfg)
         opts = cfg.options
         self.info = dict(info)
         targets, covariates = len(info["targets"]), len(info["covariates"])
