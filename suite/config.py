@@ -257,11 +257,14 @@ def resolve_data_path(value: str, data_root: str | None = None) -> str:
     the reader can say what it is.
     """
     candidate = Path(value).expanduser()
-    if candidate.exists():
-        return str(candidate.resolve())
     root = data_root or data_root_default()
-    if root and not candidate.is_absolute() and (Path(root).expanduser() / value).exists():
-        return str((Path(root).expanduser() / value).resolve())
+    try:
+        if candidate.exists():
+            return str(candidate.resolve())
+        if root and not candidate.is_absolute() and (Path(root).expanduser() / value).exists():
+            return str((Path(root).expanduser() / value).resolve())
+    except OSError:  # not a usable file name
+        pass
     return value
 
 

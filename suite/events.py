@@ -95,6 +95,13 @@ class EventsCallback(L.Callback):
         if self._paused_at is not None and self._epoch_started is not None:
             self._epoch_started += time.perf_counter() - self._paused_at
         self._paused_at = None
+        # here, unlike in on_validation_epoch_end, the module has logged this epoch's metrics
+        if trainer.sanity_checking or not trainer.is_global_zero or trainer.state.fn != "fit":
+            return
+        for name, value in sorted(trainer.callback_metrics.items()):
+            if name.startswith("val/"):
+                self.stream.emit("metric", name=name, value=float(value), step=trainer.global_step,
+                                 epoch=trainer.current_epoch)
 
     def on_fit_start(self, trainer, pl_module):
         if trainer.is_global_zero:
@@ -111,14 +118,6 @@ class EventsCallback(L.Callback):
                                  epoch=trainer.current_epoch,
                                  batches=trainer.num_training_batches, batch=batch_idx + 1)
 
-    def on_validation_epoch_end(self, trainer, pl_module):
-        if trainer.sanity_checking or not trainer.is_global_zero or trainer.state.fn != "fit":
-            return
-        for name, value in sorted(trainer.callback_metrics.items()):
-            if name.startswith("val/"):
-                self.stream.emit("metric", name=name, value=float(value), step=trainer.global_step,
-                                 epoch=trainer.current_epoch)
-
     def on_train_epoch_end(self, trainer, pl_module):
         if self._epoch_started is not None:
             self.train_seconds += time.perf_counter() - self._epoch_started
@@ -129,20 +128,41 @@ class EventsCallback(L.Callback):
         lrs = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups]
         self.stream.emit("epoch_end", epoch=trainer.current_epoch, step=trainer.global_step,
                          metrics=metrics, lr=lrs[0] if lrs else None)
-        for cb in trainer.checkpoint_callbacks:
-            if isinstance(cb, ModelCheckpoint):
-                if cb.best_model_path and cb.best_model_path != self._best_path:
-                    self._best_path = cb.best_model_path
-                    self.stream.emit("checkpoint", kind="best", path=cb.best_model_path,
-                                     score=float(cb.best_model_score) if cb.best_model_score is not None else None,
-                                     epoch=trainer.current_epoch)
-                if cb.last_model_path:
-                    self.stream.emit("checkpoint", kind="last", path=cb.last_model_path,
-                                     epoch=trainer.current_epoch)
 
-    def on_exception(self, trainer, pl_module, exception):
-        if trainer.is_global_zero and not isinstance(exception, KeyboardInterrupt):
-            self.stream.emit("error", message=f"{type(exception).__name__}: {exception}")
+
+
+class EventCheckpoint(ModelCheckpoint):
+    """Lightning's ModelCheckpoint that reports each checkpoint once it is on disk.
+
+    (Its saves happen in its own epoch-end hooks, which Lightning runs after all other callbacks'.)
+    """
+
+    def __init__(self, stream: EventStream, **kwargs):
+        super().__init__(**kwargs)
+        self.stream = stream
+        self._reported: dict[str, float] = {}
+
+    def on_train_epoch_end(self, trainer, pl_module):
+        super().on_train_epoch_end(trainer, pl_module)
+        self._report(trainer)
+
+    def on_validation_end(self, trainer, pl_module):
+        super().on_validation_end(trainer, pl_module)
+        self._report(trainer)
+
+    def _report(self, trainer) -> None:
+        if not trainer.is_global_zero:
+            return
+        for kind, path in (("best", self.best_model_path), ("last", self.last_model_path)):
+            if not path or not Path(path).exists():
+                continue
+            stamp = Path(path).stat().st_mtime_ns
+            if self._reported.get(path) == stamp:
+                continue
+            self._reported[path] = stamp
+            score = self.best_model_score if kind == "best" else None
+            self.stream.emit("checkpoint", kind=kind, path=path, epoch=trainer.current_epoch,
+                             step=trainer.global_step, score=float(score) if score is not None else None)
 
 
 class StdinStop(L.Callback):

@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 from .backbones import count_parameters
 from .config import RunConfig
 from .errors import UserError
-from .events import EventsCallback, EventStream, StdinStop
+from .events import EventCheckpoint, EventsCallback, EventStream, StdinStop
 from .runs import Run
 from .task import Task, TaskDataModule, TaskModule
 
@@ -64,7 +64,7 @@ def is_rank_zero_process() -> bool:
 def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, listen_stdin: bool,
                   show_progress: bool) -> tuple[L.Trainer, ModelCheckpoint, EventsCallback]:
     monitor = f"val/{task.monitor}"
-    checkpoint = ModelCheckpoint(dirpath=run.checkpoints, filename="best", monitor=monitor,
+    checkpoint = EventCheckpoint(stream, dirpath=run.checkpoints, filename="best", monitor=monitor,
                                  mode=task.monitor_mode, save_top_k=1, save_last=True,
                                  auto_insert_metric_name=False, enable_version_counter=False)
     events = EventsCallback(stream, cfg.train.log_every)

@@ -51,8 +51,9 @@ def _quiet_datasets():
     import datasets
 
     datasets.disable_progress_bars()
-    datasets.logging.set_verbosity_error()
-    logging.getLogger("datasets").setLevel(logging.ERROR)
+    # read errors are reported by the suite, once, naming the file and line
+    datasets.logging.set_verbosity(datasets.logging.CRITICAL)
+    logging.getLogger("datasets").setLevel(logging.CRITICAL)
     return datasets
 
 
@@ -62,9 +63,13 @@ def read_table(source: str, hub_split: str = "train") -> pd.DataFrame:
     Raises DataError naming the file (and line, where the parser reports one) on any failure.
     """
     path = Path(source).expanduser()
-    if path.is_dir():
+    try:
+        is_dir, exists = path.is_dir(), path.exists()
+    except OSError:  # e.g. a name too long to be a file: it is not one
+        is_dir = exists = False
+    if is_dir:
         raise DataError(source, "is a folder; expected a table file (" + ", ".join(READERS) + ")")
-    if path.exists():
+    if exists:
         return _read_local(path)
     if looks_like_path(source):
         raise DataError(source, "file not found")
@@ -86,7 +91,9 @@ def _read_local(path: Path) -> pd.DataFrame:
         text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
         if "corresponds to no data" in str(exc):
             text = "no data rows (only a header?)"
-        raise DataError(str(path), f"cannot read as {builder.upper()}: {text}") from None
+        where = re.search(r"\bline (\d+)", text)
+        raise DataError(str(path), f"cannot read as {builder.upper()}: {text}",
+                        line=int(where.group(1)) if where else None) from None
     frame = table.to_pandas()
     if len(frame) == 0:
         raise DataError(str(path), "no data rows (only a header?)")

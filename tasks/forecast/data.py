@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,7 @@ def select_columns(frame: pd.DataFrame, opts, source: str) -> tuple[str | None, 
         time_col = need(opts.time_column, "time")
     covariates = [need(c, "covariate") for c in _split_names(opts.covariates)]
     if opts.target == "all":
-        targets = [c for c in columns if c != time_col and c not in covariates
-                   and pd.api.types.is_numeric_dtype(frame[c])]
+        targets = [c for c in columns if c != time_col and c not in covariates and _mostly_numeric(frame[c])]
         if not targets:
             raise DataError(source, f"no numeric column to forecast; columns are: {', '.join(columns)} "
                                     f"(name them with --target)")
@@ -70,9 +70,19 @@ def select_columns(frame: pd.DataFrame, opts, source: str) -> tuple[str | None, 
     return time_col, targets, covariates
 
 
+def _mostly_numeric(values: pd.Series) -> bool:
+    """Numbers with a few bad cells still count (the bad cells are then reported, not the column dropped)."""
+    if pd.api.types.is_numeric_dtype(values):
+        return True
+    filled = values[values.notna() & (values.astype(str).str.strip() != "")]
+    return len(filled) > 0 and pd.to_numeric(filled, errors="coerce").notna().mean() >= 0.5
+
+
 def _parses_as_time(values: pd.Series) -> bool:
     try:
-        pd.to_datetime(values.head(20))
+        with warnings.catch_warnings():  # probing: a non-date column is an answer, not a warning
+            warnings.simplefilter("ignore")
+            pd.to_datetime(values.head(20))
         return True
     except (ValueError, TypeError):
         return False
@@ -111,7 +121,9 @@ def numeric_values(frame: pd.DataFrame, columns: list[str], source: str, missing
 
 
 def check_time_order(times: pd.Series, source: str) -> None:
-    stamps = pd.to_datetime(times, errors="coerce")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stamps = pd.to_datetime(times, errors="coerce")
     if stamps.isna().any():
         i = int(np.flatnonzero(stamps.isna().to_numpy())[0])
         raise DataError(source, f"time column: cannot read {times.iloc[i]!r} as a date or time ({_where(source, i)})",

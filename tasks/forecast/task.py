@@ -17,7 +17,7 @@ from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
 
 from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
-from .data import ForecastDataModule, future_times, numeric_values, parse_inline_series
+from .data import ForecastDataModule, cosine_wave, future_times, numeric_values, parse_inline_series
 from .metrics import repeat_last, score, seasonal_naive
 from .models import ForecastModule
 
@@ -101,27 +101,21 @@ class ForecastTask(Task):
         }
 
     def _history(self, raw_input: str, info: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:
+        """The values to forecast from: inline numbers (one column), 'cosine', or a table file."""
         columns = info["targets"] + info["covariates"]
-        path = Path(raw_input).expanduser()
-        if path.exists() or raw_input == COSINE:
-            if raw_input == COSINE:
-                from .data import cosine_wave
-                frame, source = cosine_wave(), COSINE
-            else:
-                frame, source = read_table(str(path)), str(path)
-            missing = [c for c in columns if c not in frame.columns]
-            if missing:
-                raise DataError(source, f"missing column(s) {', '.join(missing)} that the model was trained on")
-            time_col = info.get("time_column")
-            times = frame[time_col].astype(str).tolist() if time_col in frame.columns else None
-            return numeric_values(frame, columns, source, "reject"), times
         values = parse_inline_series(raw_input)
-        if values is None:
-            raise UserError(f"--predict: {raw_input!r} is neither a file nor a list of numbers")
-        if len(columns) != 1:
-            raise UserError(f"--predict: the model reads {len(columns)} columns ({', '.join(columns)}); "
-                            "give a file with those columns")
-        return values[:, None], None
+        if values is not None:
+            if len(columns) != 1:
+                raise UserError(f"--predict: the model reads {len(columns)} columns ({', '.join(columns)}); "
+                                "give a file with those columns")
+            return values[:, None], None
+        frame, source = (cosine_wave(), COSINE) if raw_input == COSINE else (read_table(raw_input), raw_input)
+        missing = [c for c in columns if c not in frame.columns]
+        if missing:
+            raise DataError(source, f"missing column(s) {', '.join(missing)} that the model was trained on")
+        time_col = info.get("time_column")
+        times = frame[time_col].astype(str).tolist() if time_col in frame.columns else None
+        return numeric_values(frame, columns, source, "reject"), times
 
     def render_prediction(self, output: dict[str, Any]) -> str:
         buffer = io.StringIO()
