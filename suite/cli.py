@@ -43,7 +43,7 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--task", metavar="NAME", help="task to run (see --list-tasks)")
     run.add_argument("--list-tasks", action="store_true", help="list the installed tasks and exit")
     run.add_argument("--config", metavar="FILE", help="YAML file of settings (as written by --print-config)")
-    run.add_argument("--preset", metavar="NAME", help="a named set of the task's settings (e.g. seed)")
+    run.add_argument("--preset", metavar="NAME", help="a named set of the task's settings (e.g. seed); 'none' for the plain defaults")
     run.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<task>/<time>-<slug>)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")

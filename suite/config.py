@@ -22,6 +22,7 @@ import yaml
 from .errors import ConfigError, UserError
 
 SECTIONS = ("backbone", "train", "options")
+NO_PRESET = "none"  # --preset none: the defaults alone, even where the task would pick a preset
 
 
 def option(
@@ -300,6 +301,8 @@ def build_run_config(
         preset = file_data.get("preset")
     if preset is None:
         preset = task.default_preset({**file_flat, **explicit})
+    elif preset == NO_PRESET:
+        preset = None
     if preset is not None and preset not in task.presets:
         known = ", ".join(task.presets) or "none"
         raise ConfigError("preset (--preset)", f"task '{task.name}' has no preset '{preset}'; presets: {known}")

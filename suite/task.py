@@ -74,6 +74,10 @@ class Task:
         """Answer one interactive request; the result must be JSON-serialisable."""
         raise NotImplementedError(f"task {self.name!r} does not support --predict")
 
+    def example_input(self, cfg: RunConfig) -> str | None:
+        """A raw input that ``predict`` accepts for this run (the GUI's starting point), if any."""
+        return None
+
     def render_prediction(self, output: Any) -> str:
         return json.dumps(output, indent=2)
 

@@ -240,7 +240,7 @@ def test_etth1_slice_beats_repeat_last(data_root, tmp_path):
     assert header[:4] == ["row", "time", "HUFL", "HUFL_forecast"] and "OT_forecast" in header
 
 
-def test_no_arguments_prints_usage(tmp_path):
-    done = run_cli(cwd=tmp_path)
+def test_help_without_a_task_lists_the_tasks(tmp_path):
+    done = run_cli("--help", cwd=tmp_path)
     assert done.returncode == 0
     assert "--task" in done.stdout and "installed tasks: forecast" in done.stdout

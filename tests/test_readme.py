@@ -37,7 +37,7 @@ def test_project_declares_what_the_readme_promises():
     torch_spec = next(d for d in project["dependencies"] if d.startswith("torch>"))
     assert "==" not in torch_spec  # a range that GPU users can satisfy
     assert {"pytest", "pytest-qt", "hypothesis"} <= {re.split(r"[<>=]", d)[0] for d in project["optional-dependencies"]["dev"]}
-    assert project["scripts"]["rnn-suite"] == "suite.cli:main"
+    assert project["scripts"]["rnn-suite"] == "main:main"
     assert project["entry-points"]["rnn_suite.tasks"]["forecast"] == "tasks.forecast:ForecastTask"
-    for path in ("docs/PLUGINS.md", "main.py", "suite", "tasks", "tests", "bench", "resources"):
+    for path in ("docs/PLUGINS.md", "main.py", "suite", "tasks", "gui", "tests", "bench", "resources"):
         assert (REPO / path).exists(), path

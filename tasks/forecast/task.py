@@ -22,6 +22,14 @@ from .metrics import repeat_last, score, seasonal_naive
 from .models import ForecastModule
 
 
+def split_origin(raw_input: str) -> tuple[str, int | None]:
+    """``"data.csv@-96"`` -> ``("data.csv", -96)``; anything without an integer after '@' is kept whole."""
+    source, sep, tail = raw_input.rpartition("@")
+    if sep and source and tail.strip().lstrip("-").isdigit():
+        return source, int(tail)
+    return raw_input, None
+
+
 class ForecastTask(Task):
     name = "forecast"
     title = "Time-series forecasting"
@@ -68,10 +76,25 @@ class ForecastTask(Task):
         return Baseline("repeat_last", last["val"], last["test"], others)
 
     # --- interactive prediction --------------------------------------------------------------------
+    def example_input(self, cfg: RunConfig) -> str:
+        return cfg.options.data
+
     def predict(self, model: ForecastModule, raw_input: str) -> dict[str, Any]:
+        """Forecast after the end of a file (or inline values); ``FILE@N`` forecasts from row N instead
+        (negative N counts from the end) and returns the rows that follow as ``actual``."""
         info, opts = model.info, model.cfg.options
         targets, covariates = info["targets"], info["covariates"]
-        history, times = self._history(raw_input, info)
+        source, origin = split_origin(raw_input)
+        values, times = self._history(source, info)
+        rows = len(values)
+        if origin is not None:
+            if not -rows <= origin <= rows:
+                raise UserError(f"--predict: origin {origin} is outside the {rows} rows of {source}")
+            origin = origin % rows if origin < 0 else origin
+        else:
+            origin = rows
+        history, future = values[:origin], values[origin:, : len(targets)]
+        times = times[:origin] if times else None
         if len(history) < opts.lookback:
             raise UserError(f"--predict: the model needs the last {opts.lookback} values, got {len(history)}")
         steps = opts.predict_steps or opts.horizon
@@ -95,9 +118,12 @@ class ForecastTask(Task):
         return {
             "targets": targets,
             "steps": steps,
+            "origin": origin,
+            "rows": rows,
             "time": future_times(last_time, info.get("freq"), steps),
             "forecast": {col: forecast[:, j].tolist() for j, col in enumerate(targets)},
             "history": {col: history[-opts.lookback:, j].tolist() for j, col in enumerate(targets)},
+            "actual": {col: future[:steps, j].tolist() for j, col in enumerate(targets)},
         }
 
     def _history(self, raw_input: str, info: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:

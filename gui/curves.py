@@ -1,0 +1,375 @@
+"""Live training curves: the training loss and one validation metric, for one run or several overlaid.
+
+Points come from a run's event stream (``add_point``, possibly hundreds a second) or from a finished
+run's metrics.csv (``load_rows``). Both only append to a buffer: drawing happens on a timer at about
+15 Hz, and only for the series that changed, so a fast-logging run cannot starve the GUI thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+import pyqtgraph.exporters  # noqa: F401  (pyqtgraph does not import its exporters itself)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
+                               QSlider, QVBoxLayout, QWidget)
+
+from .smoothing import ema
+
+# Tableau 10: distinguishable colours, and the ones matplotlib users already associate with runs.
+PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
+X_MODES = ("step", "epoch", "wall time")
+X_LABELS = {"step": "step", "epoch": "epoch", "wall time": "seconds since the run's first point"}
+REDRAW_MS = 66  # ~15 Hz: smooth enough to watch, and leaves the CPU to the training process
+
+
+def nearest_point(xs: Sequence[float], ys: Sequence[float], x: float, y: float,
+                  x_span: float = 1.0, y_span: float = 1.0) -> int:
+    """Index of the point of (xs, ys) nearest to (x, y), or -1 if there is none (or none finite).
+
+    Distances are in units of the visible spans, so on a plot whose x runs to 10 000 steps and whose
+    y runs to 0.01 the nearest point on screen wins, not merely the nearest in x."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        dist = ((xs - x) / (x_span or 1.0)) ** 2 + ((ys - y) / (y_span or 1.0)) ** 2
+    finite = np.isfinite(dist)
+    return int(np.argmin(np.where(finite, dist, np.inf))) if finite.any() else -1
+
+
+class _Series:
+    """One metric of one run: Python lists, because appending to them is what must be cheap."""
+    __slots__ = ("step", "epoch", "wall", "value")
+
+    def __init__(self):
+        self.step, self.epoch, self.wall, self.value = [], [], [], []
+
+
+def _as_int(value) -> int:
+    return int(float(value)) if value not in (None, "") else 0  # metrics.csv writes None as ""
+
+
+class CurvesWidget(QWidget):
+    """Training loss (``train/*``) and a chosen validation metric (``val/*``) per run, overlaid."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._series: dict[str, dict[str, _Series]] = {}  # run -> name -> points, in arrival order
+        self._t0: dict[str, float] = {}                   # run -> wall time of its first point
+        self._colours: dict[str, str] = {}
+        self._train_items: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # raw, solid
+        self._val_items: dict[str, pg.PlotDataItem] = {}  # one per run: only the chosen metric shows
+        self._baselines: dict[tuple[str, str], tuple[float, pg.InfiniteLine]] = {}
+        self._drawn: dict[pg.PlotDataItem, tuple] = {}    # item -> run, name, x, y shown, y raw (hover)
+        self._monitor = "loss"
+        self._val_picked = False  # once the user picks a val metric, stop picking one for them
+        self._dirty: set[tuple[str, str]] = set()
+        self._dirty_all = False   # a control changed: every series must be redrawn
+        self.redraws = 0          # redraws done so far (lets tests check the throttling)
+
+        self.smooth_slider = QSlider(Qt.Orientation.Horizontal)
+        self.smooth_slider.setRange(0, 99)  # hundredths: 0 .. 0.99
+        self.smooth_slider.setValue(60)     # TensorBoard's default
+        self.smooth_slider.setFixedWidth(120)
+        self.smooth_label, self.log_check = QLabel(), QCheckBox("log scale")
+        self.x_combo, self.val_combo = QComboBox(), QComboBox()
+        self.x_combo.addItems(X_MODES)
+        self.val_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        bar = QHBoxLayout()
+        for widget in (QLabel("Smoothing"), self.smooth_slider, self.smooth_label, self.log_check,
+                       QLabel("x:"), self.x_combo, QLabel("Validation:"), self.val_combo):
+            bar.addWidget(widget)
+        bar.addStretch(1)
+        for kind, tip in (("png", "Save both plots as a PNG image"),
+                          ("csv", "Save every buffered point (all runs) as CSV")):
+            button = QPushButton(kind.upper())
+            button.setToolTip(tip)
+            button.clicked.connect(lambda _=False, kind=kind: self._ask(kind))
+            bar.addWidget(button)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.train_plot = self.graphics.addPlot(row=0, col=0, title="Training loss")
+        self.val_plot = self.graphics.addPlot(row=0, col=1, title="Validation")
+        for plot in (self.train_plot, self.val_plot):
+            plot.showGrid(x=True, y=True, alpha=0.3)
+            plot.addLegend(offset=(-10, 10))
+            plot.setClipToView(True)  # long runs: draw only what is visible, decimated to the pixels
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setMenuEnabled(False, None)  # its own log toggle would disagree with our checkbox
+        self.hover_label = QLabel(" ")
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(bar)
+        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self.hover_label)
+
+        # single-shot, started by the first change: at most one redraw per interval, none when idle
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw)
+        self.smooth_slider.valueChanged.connect(self._on_control_changed)
+        self.log_check.toggled.connect(self._on_log_toggled)
+        self.x_combo.currentTextChanged.connect(self._on_control_changed)
+        self.val_combo.currentTextChanged.connect(self._on_control_changed)
+        self.val_combo.activated.connect(self._on_val_picked)  # only user choices emit `activated`
+        self._sync_labels()
+
+    def add_point(self, run: str, name: str, step: int, epoch: int, wall: float, value: float) -> None:
+        """Buffer one point; the timer draws it. Called for every metric event, so it only appends."""
+        names = self._series.setdefault(run, {})
+        series = names.get(name)
+        if series is None:  # rare: a new run or metric
+            series = names[name] = _Series()
+            self._colour(run)
+            self._t0.setdefault(run, float(wall))
+            if name.startswith("val/") and self.val_combo.findText(name) < 0:
+                self.val_combo.addItem(name)
+                self._pick_default_val()
+        series.step.append(int(step))
+        series.epoch.append(int(epoch))
+        series.wall.append(float(wall))
+        series.value.append(float(value))
+        self._dirty.add((run, name))
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def load_rows(self, run: str, rows: Iterable[Mapping]) -> None:
+        """Bulk-load a run's metrics.csv rows (time, step, epoch, name, value; strings or numbers)."""
+        for row in rows:
+            try:
+                self.add_point(run, str(row["name"]), _as_int(row.get("step")), _as_int(row.get("epoch")),
+                               float(row["time"]), float(row["value"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # a killed run can leave a truncated last line; the rest is still worth seeing
+
+    def set_monitor(self, name: str) -> None:
+        """The validation metric the run monitors (e.g. "mse"): the one shown unless the user picks."""
+        self._monitor = name
+        self._pick_default_val()
+
+    def set_baseline(self, run: str, name: str, value: float) -> None:
+        """A dashed reference line (e.g. repeat-last val MSE), shown while metric ``name`` is shown."""
+        old = self._baselines.pop((run, name), None)
+        if old:
+            self.val_plot.removeItem(old[1])
+        colour = self._colour(run)
+        line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
+                               label=f"{run} baseline {value:.4g}",
+                               labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
+        self.val_plot.addItem(line)
+        self._baselines[(run, name)] = (float(value), line)
+        self._update_baselines()
+
+    def remove_run(self, run: str) -> None:
+        self._series.pop(run, None)
+        self._t0.pop(run, None)
+        self._colours.pop(run, None)  # frees its colour for the next run
+        self._dirty = {key for key in self._dirty if key[0] != run}
+        doomed = [(self.train_plot, item) for key in [k for k in self._train_items if k[0] == run]
+                  for item in self._train_items.pop(key)]
+        if run in self._val_items:
+            doomed.append((self.val_plot, self._val_items.pop(run)))
+        for plot, item in doomed:
+            plot.removeItem(item)  # also drops its legend entry
+            self._drawn.pop(item, None)
+        for key in [key for key in self._baselines if key[0] == run]:
+            self.val_plot.removeItem(self._baselines.pop(key)[1])
+
+    def clear(self) -> None:
+        for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines}:
+            self.remove_run(run)
+        self._val_picked = False
+        self.val_combo.clear()
+        self.hover_label.setText(" ")
+
+    @property
+    def smoothing(self) -> float:
+        return self.smooth_slider.value() / 100
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smooth_slider.setValue(round(weight * 100))
+
+    def set_log_y(self, on: bool) -> None:
+        self.log_check.setChecked(on)
+
+    def set_x_mode(self, mode: str) -> None:
+        if mode not in X_MODES:
+            raise ValueError(f"x mode must be one of {X_MODES}, got {mode!r}")
+        self.x_combo.setCurrentText(mode)
+
+    def set_val_metric(self, name: str) -> None:
+        self._val_picked = True
+        self.val_combo.setCurrentText(name)
+
+    def runs(self) -> list[str]:
+        return list(self._series)
+
+    def colour(self, run: str) -> str | None:
+        return self._colours.get(run)
+
+    def curve(self, run: str, name: str) -> pg.PlotDataItem | None:
+        """The item drawing (run, name): the solid (smoothed) one for train/*; None if not shown."""
+        if name.startswith("val/"):
+            return self._val_items.get(run) if name == self.val_combo.currentText() else None
+        items = self._train_items.get((run, name))
+        return items[1] if items else None
+
+    def export_png(self, path: str | Path) -> None:
+        """Both plots as one image: the scene holds both, so one exporter covers them."""
+        self._redraw()  # the picture should show everything buffered so far
+        exporter = pg.exporters.ImageExporter(self.graphics.scene())
+        if exporter.parameters()["width"] >= 2:
+            exporter.export(str(path))
+        else:  # never laid out (not shown yet): grab() lays the widget out and renders it
+            self.graphics.grab().save(str(path), "PNG")
+
+    def export_csv(self, path: str | Path) -> None:
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["run", "name", "step", "epoch", "wall", "value"])
+            for run, names in self._series.items():
+                for name, s in names.items():
+                    writer.writerows([run, name, *point] for point in zip(s.step, s.epoch, s.wall, s.value))
+
+    def _ask(self, kind: str) -> None:
+        """The buttons' path: a save dialog, then the export (tests call the export methods directly)."""
+        path, _ = QFileDialog.getSaveFileName(self, f"Export curves as {kind.upper()}", f"curves.{kind}",
+                                              f"{kind.upper()} (*.{kind})")
+        if path:
+            (self.export_png if kind == "png" else self.export_csv)(path)
+
+    def _colour(self, run: str) -> str:
+        if run not in self._colours:
+            free = [c for c in PALETTE if c not in self._colours.values()]
+            self._colours[run] = free[0] if free else PALETTE[len(self._colours) % len(PALETTE)]
+        return self._colours[run]
+
+    def _pick_default_val(self) -> None:
+        if self._val_picked:
+            return
+        names = [self.val_combo.itemText(i) for i in range(self.val_combo.count())]
+        for key in (self._monitor, "loss"):  # an exact name first: "mse" means val/mse, not val/rmse
+            match = next((n for n in names if key and n.split("/", 1)[-1] == key), None)
+            match = match or next((n for n in names if key and key in n), None)
+            if match:
+                self.val_combo.setCurrentText(match)
+                return
+
+    def _on_val_picked(self, _index: int) -> None:
+        self._val_picked = True
+
+    def _on_log_toggled(self, on: bool) -> None:
+        for plot in (self.train_plot, self.val_plot):
+            plot.setLogMode(x=False, y=on)
+        self._on_control_changed()
+
+    def _sync_labels(self) -> None:
+        self.smooth_label.setText(f"{self.smoothing:.2f}")
+        for plot in (self.train_plot, self.val_plot):
+            plot.setLabel("bottom", X_LABELS[self.x_combo.currentText()])
+
+    def _on_control_changed(self, *_) -> None:
+        self._sync_labels()
+        self._update_baselines()  # cheap, and a reference line should not lag behind the combo
+        self._dirty_all = True
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def _x(self, run: str, series: _Series) -> np.ndarray:
+        mode = self.x_combo.currentText()
+        if mode == "wall time":
+            return np.asarray(series.wall, dtype=float) - self._t0[run]
+        return np.asarray(series.epoch if mode == "epoch" else series.step, dtype=float)
+
+    def _redraw(self) -> None:
+        if not (self._dirty or self._dirty_all):
+            return
+        shown_val = self.val_combo.currentText()
+        if self._dirty_all:
+            keys = [(run, name) for run, names in self._series.items() for name in names]
+            for run, item in self._val_items.items():  # the shown val metric may have changed
+                if shown_val not in self._series.get(run, {}):
+                    item.setData([], [])
+                    self._drawn.pop(item, None)
+        else:
+            keys = list(self._dirty)
+        self._dirty.clear()
+        self._dirty_all = False
+        for run, name in keys:
+            series = self._series[run][name]
+            if name.startswith("train/"):
+                self._draw_train(run, name, series)
+            elif name == shown_val:
+                self._draw_val(run, series)
+        self._update_baselines()
+        self.redraws += 1
+
+    def _draw_train(self, run: str, name: str, series: _Series) -> None:
+        xs, ys = self._x(run, series), np.asarray(series.value, dtype=float)
+        if (run, name) not in self._train_items:
+            colour = self._colours[run]
+            faint = pg.mkColor(colour)
+            faint.setAlpha(90)  # about TensorBoard's 0.35 opacity for the raw curve
+            label = run if name == "train/loss" else f"{run} ({name})"
+            self._train_items[(run, name)] = (self.train_plot.plot(pen=pg.mkPen(faint, width=1)),
+                                              self.train_plot.plot(pen=pg.mkPen(colour, width=2), name=label))
+        raw, solid = self._train_items[(run, name)]
+        # TensorBoard's look: the raw curve faint behind the smoothed one; without smoothing, one curve
+        weight = self.smoothing
+        shown = ema(ys, weight) if weight > 0 else ys
+        raw.setData(xs, ys)
+        raw.setVisible(weight > 0)
+        solid.setData(xs, shown)
+        self._drawn[solid] = (run, name, xs, shown, ys)
+
+    def _draw_val(self, run: str, series: _Series) -> None:
+        xs, ys = self._x(run, series), np.asarray(series.value, dtype=float)
+        item = self._val_items.get(run)
+        if item is None:  # validation points are sparse (one per epoch): mark them
+            colour = self._colours[run]
+            item = self._val_items[run] = self.val_plot.plot(
+                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None, name=run)
+        item.setData(xs, ys)
+        self._drawn[item] = (run, self.val_combo.currentText(), xs, ys, ys)
+
+    def _update_baselines(self) -> None:
+        shown, log = self.val_combo.currentText(), self.log_check.isChecked()
+        for (_run, name), (value, line) in self._baselines.items():
+            # InfiniteLine ignores the plot's log mode, so place it in log10 units ourselves
+            line.setVisible(bool(shown) and shown in (name, f"val/{name}") and (value > 0 or not log))
+            if line.isVisible():
+                line.setPos(math.log10(value) if log else value)
+
+    def _on_mouse_moved(self, pos) -> None:
+        for plot in (self.train_plot, self.val_plot):
+            if plot.vb.sceneBoundingRect().contains(pos):
+                point = plot.vb.mapSceneToView(pos)
+                self.hover_label.setText(self.hover_text(plot, point.x(), point.y()) or " ")
+                return
+
+    def hover_text(self, plot: pg.PlotItem, x: float, y: float) -> str:
+        """Read-out of the shown point nearest to view coordinates (x, y) of ``plot``, or ""."""
+        (x0, x1), (y0, y1) = plot.vb.viewRange()
+        x_span, y_span = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+        best = None
+        for item, (run, name, xs, shown, raw) in self._drawn.items():
+            if item.getViewBox() is not plot.vb or not item.isVisible():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):  # view y is log10 in log mode
+                ys = np.log10(shown) if self.log_check.isChecked() else shown
+            i = nearest_point(xs, ys, x, y, x_span, y_span)
+            dist = ((xs[i] - x) / x_span) ** 2 + ((ys[i] - y) / y_span) ** 2 if i >= 0 else math.inf
+            if i >= 0 and (best is None or dist < best[0]):
+                best = (dist, run, name, xs[i], shown[i], raw[i])
+        if best is None:
+            return ""
+        _, run, name, px, py, praw = best
+        text = f"{run} · {name}   {self.x_combo.currentText()} = {px:.6g}   value = {praw:.6g}"
+        return text + (f"   smoothed = {py:.6g}" if name.startswith("train/") and self.smoothing > 0 else "")

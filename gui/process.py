@@ -1,0 +1,114 @@
+"""A training run as a child process: the headless CLI with ``--events stdout``.
+
+The GUI never trains in its own process, so a crashing run cannot take the window down, and a run
+started here is the same run as one started from a shell.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
+
+MAIN = Path(__file__).resolve().parent.parent / "main.py"
+
+
+def cli_command(args: list[str]) -> list[str]:
+    """The argv a user would type for these arguments (shown in the GUI, copyable)."""
+    return ["python", "main.py", *args]
+
+
+class RunProcess(QObject):
+    """Starts ``main.py ARGS --events stdout`` and turns its output into signals.
+
+    ``event(dict)`` for each JSON line, ``log(str)`` for each line of human output (standard error),
+    ``ended(int exit_code, str how)`` once, with ``how`` one of finished, stopped, failed, killed.
+    """
+
+    event = Signal(dict)
+    log = Signal(str)
+    ended = Signal(int, str)
+
+    def __init__(self, args: list[str], cwd: str | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.args = [*args, "--events", "stdout"]
+        self.cwd = cwd
+        self.run_dir: str | None = None
+        self.error: str | None = None
+        self.status: str | None = None
+        self._killed = False
+        self._partial = {"out": b"", "err": b""}
+        self.process = QProcess(self)
+        self.process.readyReadStandardOutput.connect(lambda: self._read("out"))
+        self.process.readyReadStandardError.connect(lambda: self._read("err"))
+        self.process.finished.connect(self._finished)
+        self.process.errorOccurred.connect(self._failed_to_start)
+
+    def start(self) -> None:
+        env = QProcessEnvironment.systemEnvironment()
+        env.insert("PYTHONUNBUFFERED", "1")
+        self.process.setProcessEnvironment(env)
+        if self.cwd:
+            self.process.setWorkingDirectory(self.cwd)
+        self.process.start(sys.executable, [str(MAIN), *self.args])
+
+    def running(self) -> bool:
+        return self.process.state() != QProcess.ProcessState.NotRunning
+
+    def stop(self) -> None:
+        """Graceful: training ends at the next batch; the best checkpoint is tested and kept."""
+        if self.running():
+            self.process.write(b"stop\n")
+
+    def kill(self) -> None:
+        if self.running():
+            self._killed = True
+            self.process.kill()
+
+    def _read(self, stream: str) -> None:
+        data = (self.process.readAllStandardOutput() if stream == "out"
+                else self.process.readAllStandardError()).data()
+        lines = (self._partial[stream] + data).split(b"\n")
+        self._partial[stream] = lines.pop()  # an unfinished line waits for the rest
+        for raw in lines:
+            self._line(stream, raw.decode("utf-8", "replace").rstrip("\r"))
+
+    def _line(self, stream: str, text: str) -> None:
+        if not text.strip():
+            return
+        if stream == "out":
+            try:
+                record = json.loads(text)
+            except json.JSONDecodeError:
+                self.log.emit(text)
+                return
+            if record.get("event") == "error":
+                self.error = record.get("message")
+            elif record.get("event") == "finished":
+                self.run_dir = record.get("run_dir")
+                self.status = record.get("status")
+            self.event.emit(record)
+        else:
+            if text.startswith("run: ") or text.startswith("resuming: "):
+                self.run_dir = text.split(": ", 1)[1]
+            self.log.emit(text)
+
+    def _finished(self, code: int, _status) -> None:
+        for stream in ("out", "err"):
+            if self._partial[stream]:
+                self._line(stream, self._partial[stream].decode("utf-8", "replace"))
+                self._partial[stream] = b""
+        if self._killed:
+            how = "killed"
+        elif code == 0:
+            how = self.status or "finished"
+        else:
+            how = "failed"
+        self.ended.emit(code, how)
+
+    def _failed_to_start(self, error) -> None:
+        if error == QProcess.ProcessError.FailedToStart:
+            self.error = f"could not start {sys.executable}"
+            self.ended.emit(-1, "failed")

@@ -1,0 +1,155 @@
+"""Run history: every run under the runs folder, compared side by side, reopened, resumed or deleted."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMessageBox, QPushButton, QSplitter,
+                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+
+from suite.runs import RunSummary, list_runs
+
+from .curves import CurvesWidget
+
+COLUMNS = ("task", "started", "settings", "status", "test metric", "baseline (test)")
+
+
+def settings_summary(cfg: dict) -> str:
+    b, t = cfg.get("backbone", {}), cfg.get("train", {})
+    parts = [f"{b.get('cell')} {b.get('hidden')}x{b.get('layers')}" + (" bi" if b.get("bidirectional") else ""),
+             f"{t.get('optimizer')} lr {t.get('lr')}", f"{t.get('max_epochs')} ep"]
+    if cfg.get("preset"):
+        parts.insert(0, cfg["preset"])
+    return ", ".join(parts)
+
+
+def test_metric(run: RunSummary) -> tuple[str, str]:
+    results = run.results or {}
+    monitor = results.get("monitor")
+    test = (results.get("metrics") or {}).get("test", {})
+    base = ((results.get("baseline") or {}).get("test") or {})
+    if not monitor or monitor not in test:
+        return "", ""
+    return f"{monitor} {test[monitor]:.4g}", (f"{base[monitor]:.4g}" if monitor in base else "")
+
+
+def read_metric_rows(run_dir: Path) -> list[dict]:
+    path = Path(run_dir) / "metrics.csv"
+    if not path.exists():
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def flat_config(cfg: dict) -> dict[str, str]:
+    return {f"{section}.{k}": str(v) for section in ("backbone", "train", "options")
+            for k, v in (cfg.get(section) or {}).items()}
+
+
+class RunsPanel(QWidget):
+    open_run = Signal(str)
+    resume_run = Signal(str)
+    try_run = Signal(str)
+
+    def __init__(self, root_getter, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.root_getter = root_getter
+        self.runs: list[RunSummary] = []
+        self.table = QTableWidget(0, len(COLUMNS), self)
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        self.table.itemSelectionChanged.connect(self.compare)
+        self.table.doubleClicked.connect(lambda *_: self._emit(self.open_run))
+
+        buttons = QHBoxLayout()
+        for text, slot in (("Refresh", self.refresh), ("Open", lambda: self._emit(self.open_run)),
+                           ("Resume", lambda: self._emit(self.resume_run)), ("Try it", lambda: self._emit(self.try_run)),
+                           ("Delete", self.delete_selected)):
+            button = QPushButton(text, self)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+
+        self.curves = CurvesWidget(self)
+        self.diff = QTableWidget(0, 0, self)
+        self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        lower = QSplitter(Qt.Orientation.Horizontal, self)
+        lower.addWidget(self.curves)
+        lower.addWidget(self.diff)
+        lower.setSizes([700, 400])
+        split = QSplitter(Qt.Orientation.Vertical, self)
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addLayout(buttons)
+        top_layout.addWidget(self.table)
+        split.addWidget(top)
+        split.addWidget(lower)
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+
+    def refresh(self) -> None:
+        self.runs = list_runs(self.root_getter())
+        self.table.setRowCount(len(self.runs))
+        for row, run in enumerate(self.runs):
+            metric, base = test_metric(run)
+            cells = (run.task, time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)),
+                     settings_summary(run.config), run.status, metric, base)
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(str(run.path))
+                if col == 3 and run.status in ("failed", "incomplete"):
+                    item.setForeground(QColor("#d9534f"))
+                self.table.setItem(row, col, item)
+        self.table.resizeColumnsToContents()
+
+    def selected(self) -> list[RunSummary]:
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        return [self.runs[r] for r in rows if r < len(self.runs)]
+
+    def _emit(self, signal) -> None:
+        chosen = self.selected()
+        if chosen:
+            signal.emit(str(chosen[0].path))
+
+    def compare(self) -> None:
+        """Overlay the selected runs' curves and show their settings side by side, differences first."""
+        chosen = self.selected()
+        self.curves.clear()
+        for run in chosen:
+            self.curves.load_rows(run.path.name, read_metric_rows(run.path))
+            if run.results and run.results.get("monitor"):
+                self.curves.set_monitor(run.results["monitor"])
+        configs = [flat_config(run.config) for run in chosen]
+        keys = sorted(set().union(*configs)) if configs else []
+        differing = [k for k in keys if len({c.get(k) for c in configs}) > 1]
+        ordered = differing + [k for k in keys if k not in differing]
+        self.diff.clear()
+        self.diff.setColumnCount(len(chosen))
+        self.diff.setRowCount(len(ordered))
+        self.diff.setHorizontalHeaderLabels([run.path.name for run in chosen])
+        self.diff.setVerticalHeaderLabels(ordered)
+        for row, key in enumerate(ordered):
+            for col, cfg in enumerate(configs):
+                item = QTableWidgetItem(cfg.get(key, ""))
+                if key in differing:
+                    item.setBackground(QColor(255, 214, 102, 90))
+                self.diff.setItem(row, col, item)
+
+    def delete_selected(self) -> None:
+        chosen = self.selected()
+        if not chosen:
+            return
+        names = "\n".join(str(run.path) for run in chosen)
+        answer = QMessageBox.question(self, "Delete runs", f"Delete these runs and their checkpoints?\n{names}")
+        if answer == QMessageBox.StandardButton.Yes:
+            for run in chosen:
+                shutil.rmtree(run.path, ignore_errors=True)
+            self.refresh()

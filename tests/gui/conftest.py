@@ -1,0 +1,22 @@
+"""GUI tests run offscreen; each window gets its own working folder and settings file."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    from gui.main_window import MainWindow
+
+    def make(settings_name: str = "settings.ini"):
+        settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
+        window = MainWindow(workdir=str(tmp_path), settings=settings)
+        qtbot.addWidget(window)
+        return window
+    return make
