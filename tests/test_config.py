@@ -32,7 +32,7 @@ def test_no_options_gives_the_seed_tutorial(task):
     assert (o.model, o.scaler, o.window_norm) == ("sequence", "none", "none")
     assert (b.cell, b.hidden, b.layers, b.bidirectional) == ("rnn", 32, 1, False)
     assert (t.optimizer, t.batch_size, t.max_epochs) == ("adam", 100, 10)
-    assert t.lr == pytest.approx(3e-3)  # the preset beats the task default 1e-3
+    assert t.lr == pytest.approx(3e-3)  # the preset beats the task default 2e-3
     assert b.init == "keras"
 
 
@@ -48,7 +48,7 @@ def test_long_horizon_defaults_when_the_series_or_windows_are_given(task, explic
     b, t, o = cfg.backbone, cfg.train, cfg.options
     # the task's defaults beat the dataclass defaults (lstm 128, batch 32, 10 epochs, no schedule)
     assert (b.cell, b.hidden) == ("gru", 256)
-    assert (t.lr, t.batch_size, t.max_epochs, t.patience, t.schedule) == (1e-3, 256, 20, 5, "cosine")
+    assert (t.lr, t.batch_size, t.max_epochs, t.patience, t.schedule) == (2e-3, 256, 10, 5, "cosine")
     assert o.model == "segment"
     for key, value in explicit.items():
         if key != "options.data":
@@ -92,7 +92,7 @@ def test_layers_in_order(task):
     assert cfg.train.batch_size == 50           # file over preset (100)
     assert cfg.options.split == "2000,1000"     # file over preset
     assert cfg.options.lookback == 500          # preset over dataclass default (96)
-    assert cfg.train.max_epochs == 10           # preset over task default (20)
+    assert cfg.options.loss == "mse"            # preset over dataclass default (mae)
     assert cfg.train.patience == 0              # the seed trains its 10 epochs without early stopping
     assert cfg.train.weight_decay == 0.0        # dataclass default
     long = build_run_config(task, explicit={"options.lookback": 48})
