@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import REPO, cli_env, read_results, run_cli
+from helpers import REPO, cli_env, read_results, run_cli
 
 RESULT_KEYS = {"task", "config", "metrics", "baseline", "epochs_completed", "fit_seconds",
                "train_samples_per_second", "parameters", "best_checkpoint"}

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from conftest import REPO, cli_env, read_results, run_cli
+from helpers import REPO, cli_env, read_results, run_cli
 from suite.registry import GROUP
 
 

@@ -1,0 +1,36 @@
+"""Helpers shared by the tests: running the CLI as a user would (a subprocess), and reading results.
+
+(A module of its own: two conftest.py files would both import as `conftest`.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def shared_data_root() -> Path:
+    return Path(os.environ.get("RNN_SUITE_DATA") or REPO.parent / "shared" / "data")
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"PYTHONUNBUFFERED": "1", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"})
+    env.update(extra)
+    return env
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None,
+            input: str | None = None) -> subprocess.CompletedProcess:
+    """``python main.py ARGS`` in ``cwd``, as a user would run it."""
+    return subprocess.run([sys.executable, str(REPO / "main.py"), *args], cwd=cwd, env=env or cli_env(),
+                          capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def read_results(run_dir: Path) -> dict:
+    return json.loads((Path(run_dir) / "results.json").read_text())
