@@ -103,7 +103,8 @@ class EventsCallback(L.Callback):
                 self.stream.emit("metric", name=name, value=float(value), step=trainer.global_step,
                                  epoch=trainer.current_epoch)
 
-    def on_fit_start(self, trainer, pl_module):
+    def on_train_start(self, trainer, pl_module):
+        # not on_fit_start: Lightning restores a resumed run's epoch and step only after that hook
         if trainer.is_global_zero:
             self.stream.emit("started", epoch=trainer.current_epoch, step=trainer.global_step,
                              max_epochs=trainer.max_epochs, device=str(pl_module.device),
