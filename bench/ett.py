@@ -30,7 +30,7 @@ from suite.config import build_run_config  # noqa: E402
 from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, quiet_libraries  # noqa: E402
+from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
 
 PUBLISHED = {"GRU": 1.135, "repeat-last": 1.295, "DLinear": 0.386, "SegRNN": 0.368}
 TARGET = 0.40
@@ -71,7 +71,7 @@ def main() -> int:
         stream = EventStream()
         stream.attach(run.path)
         try:
-            results = fit_and_test(task, cfg, run, stream, datamodule)
+            results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
         finally:
             stream.close()
         total = time.perf_counter() - started

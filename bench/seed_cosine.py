@@ -36,7 +36,7 @@ from suite.config import BackboneConfig, build_run_config  # noqa: E402
 from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, quiet_libraries  # noqa: E402
+from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
 
 LOOKBACK, N_TRAIN, N_VAL = 500, 2000, 500
 
@@ -52,7 +52,7 @@ def suite_run(seed: int, workdir: Path) -> tuple[float, float]:
     stream = EventStream()
     stream.attach(run.path)
     try:
-        results = fit_and_test(task, cfg, run, stream, datamodule)
+        results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
     finally:
         stream.close()
     return results["fit_seconds"], results["metrics"]["val"]["mse"]
