@@ -8,15 +8,13 @@ import sys
 def run_app(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication
 
-    import pyqtgraph as pg
-
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv)
     app.setApplicationName("RNN Suite")
     app.setOrganizationName("rnn-suite")
-    # follow the system palette: pyqtgraph's default black canvas clashes with light themes
-    window_color = app.palette().window().color()
-    pg.setConfigOptions(antialias=True, background=window_color, foreground=app.palette().windowText().color())
     from .main_window import MainWindow
+    from .theme import set_default_plot_colours
+
+    set_default_plot_colours(app)
 
     window = MainWindow()
     window.show()

@@ -8,7 +8,7 @@ import shlex
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
                                QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter,
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.max_epochs = 0
         self.best: float | None = None
         self.monitor = "loss"
+        self.monitor_mode = "min"
 
         # --- left: what to run ------------------------------------------------------------------------
         self.task_box = QComboBox(self)
@@ -261,12 +262,16 @@ class MainWindow(QMainWindow):
                                   event.get("time", 0.0), event["value"])
             if event["name"] == f"val/{self.monitor}":
                 value = event["value"]
-                self.best = value if self.best is None else min(self.best, value)
+                better = max if self.monitor_mode == "max" else min
+                self.best = value if self.best is None else better(self.best, value)
             if "batch" in event and self.max_epochs:
                 self._progress(event["epoch"] + event["batch"] / max(1, event["batches"]), event)
         elif kind == "started":
             self.max_epochs = event.get("max_epochs") or 0
-            self.monitor = self.form.task.monitor if self.form.task else "loss"
+            # the run's own monitor: a queued run may belong to another task than the form shows
+            self.monitor = (event.get("monitor") or "val/loss").removeprefix("val/")
+            self.monitor_mode = event.get("mode") or "min"
+            self.curves.set_monitor(self.monitor)
             self.state_label.setText(f"training on {event.get('device')} (world size {event.get('world_size')})")
         elif kind == "epoch_end":
             self._progress(event["epoch"] + 1, event)
@@ -316,6 +321,13 @@ class MainWindow(QMainWindow):
     def try_run(self, run_dir: str) -> None:
         self.predict_panel.set_run(run_dir)
         self.tabs.setCurrentIndex(2)
+
+    def changeEvent(self, event) -> None:
+        if event.type() in (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange):
+            from .theme import recolour_plots
+
+            recolour_plots(self)  # the system switched between light and dark while we run
+        super().changeEvent(event)
 
     def closeEvent(self, event) -> None:
         if self._is_running():

@@ -106,9 +106,11 @@ class EventsCallback(L.Callback):
     def on_train_start(self, trainer, pl_module):
         # not on_fit_start: Lightning restores a resumed run's epoch and step only after that hook
         if trainer.is_global_zero:
+            best = trainer.checkpoint_callback  # what "best" means for this run: a viewer needs both
             self.stream.emit("started", epoch=trainer.current_epoch, step=trainer.global_step,
                              max_epochs=trainer.max_epochs, device=str(pl_module.device),
-                             world_size=trainer.world_size)
+                             world_size=trainer.world_size, monitor=getattr(best, "monitor", None),
+                             mode=getattr(best, "mode", "min"))
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = trainer.global_step
