@@ -136,7 +136,8 @@ class MainWindow(QMainWindow):
         action("Ctrl+R", self.start_run)
         action("Ctrl+.", self.stop_run)
         for i in range(3):
-            action(f"Ctrl+{i + 1}", lambda i=i: self.tabs.setCurrentIndex(i))
+            # triggered(bool) passes 'checked' first; it must not land in i
+            action(f"Ctrl+{i + 1}", lambda _checked=False, i=i: self.tabs.setCurrentIndex(i))
 
     def _restore(self) -> None:
         geometry = self.settings.value("geometry")

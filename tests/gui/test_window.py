@@ -129,3 +129,33 @@ def test_a_plugin_task_appears_with_its_form(make_window, tmp_path, monkeypatch)
     assert window.form.editors["options.width"].get() == 7
     assert "how wide" in window.form.editors["options.width"].editor.toolTip()
     assert window.command.text() == "python main.py --task demo --preset none"
+
+
+def test_queued_runs_follow_each_other_and_compare_side_by_side(make_window, qtbot, tmp_path):
+    """The seeds' question, "RNN or GRU?", answered in one view: queue both, then compare them."""
+    window = make_window()
+    start(window, qtbot, **{"train.max_epochs": 1, "backbone.cell": "rnn"})
+    edit(window, "backbone.cell", "gru")
+    qtbot.mouseClick(window.queue_button, Qt.MouseButton.LeftButton)
+    assert window.queue and "queued (1 waiting)" in window.state_label.text()
+    qtbot.waitUntil(lambda: len(finished_runs(tmp_path)) == 2 and not window.process.running()
+                    and not window.queue, timeout=2 * RUN_TIMEOUT)
+    cells = sorted(r["config"]["backbone"]["cell"] for r in finished_runs(tmp_path))
+    assert cells == ["gru", "rnn"]
+
+    window.show()  # shortcuts go to the active window
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)  # the Runs tab
+    assert window.tabs.currentWidget() is window.runs_panel
+    panel = window.runs_panel
+    panel.refresh()
+    assert panel.table.rowCount() == 2
+    panel.table.selectAll()
+    assert sorted(panel.curves.runs()) == sorted(r.path.name for r in panel.runs)
+    assert panel.diff.columnCount() == 2
+    first_key = panel.diff.verticalHeaderItem(0).text()
+    assert first_key == "backbone.cell"  # differences come first
+    assert {panel.diff.item(0, c).text() for c in range(2)} == {"rnn", "gru"}
+    qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
+    assert window.tabs.currentIndex() == 0
