@@ -212,8 +212,8 @@ def _use_trained(task: Task, run: Run, saved: dict[str, Any], explicit: dict[str
     if args.predict is not None:
         prediction = task.predict(trained.model, args.predict)
         if output_path:
-            task.save_prediction(prediction, output_path)
-            print(f"wrote {output_path}", file=out)
+            written = task.save_prediction(prediction, output_path)  # a task may write several files
+            print(f"wrote {', '.join(map(str, written)) if written else output_path}", file=out)
         else:
             print(task.render_prediction(prediction), file=out)
     if args.evaluate:

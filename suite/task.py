@@ -81,7 +81,8 @@ class Task:
     def render_prediction(self, output: Any) -> str:
         return json.dumps(output, indent=2)
 
-    def save_prediction(self, output: Any, path: Path) -> None:
+    def save_prediction(self, output: Any, path: Path) -> list[str] | None:
+        """Write ``output`` to ``path``; a task that writes other or several files returns their paths."""
         path.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
 
     def write_outputs(self, run_dir: Path, model: TaskModule, datamodule: TaskDataModule) -> list[str]:

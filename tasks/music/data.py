@@ -1,0 +1,131 @@
+"""Reading any supported source into train/valid/test rolls, and batching them for the network."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from suite.config import RunConfig
+from suite.errors import DataError
+from suite.task import TaskDataModule
+
+from .config import BACH, STEPS
+from .encoding import START, common_key_shift, random_shift, roll_to_events, transpose
+from .rolls import KEYS, Collection, read_json_rolls, read_mat_rolls
+from .scores import SCORE_SUFFIXES, read_music21_source
+
+
+def read_collection(opts) -> Collection:
+    """The pieces of ``opts.data``, whatever its kind, or a DataError naming it."""
+    source = opts.data
+    path = Path(source)
+    if source == BACH or path.is_dir():
+        return read_music21_source(source, opts.step, opts.fractions(), opts.max_files)
+    if not path.exists():
+        raise DataError(source, "no such file or folder (and not 'bach', the corpus chorales)")
+    suffix = path.suffix.lower()
+    if suffix == ".json":
+        return read_json_rolls(path)
+    if suffix == ".mat":
+        return read_mat_rolls(path)
+    if suffix in SCORE_SUFFIXES:
+        return read_music21_source(source, opts.step, opts.fractions())
+    raise DataError(source, f"unknown music file type '{suffix}'; expected .json or .mat piano rolls, "
+                            f"{', '.join(SCORE_SUFFIXES)} scores, a folder of them, or 'bach'")
+
+
+def report_skipped(collection: Collection) -> None:
+    if collection.skipped:
+        print(f"music: skipped {len(collection.skipped)} item(s) of {collection.source}; first: "
+              f"{collection.skipped[0]}", file=sys.stderr)
+    if collection.dropped_notes:
+        print(f"music: dropped {collection.dropped_notes} note(s) outside the keyboard (MIDI 21-108) in "
+              f"{collection.source}", file=sys.stderr)
+
+
+class PieceDataset(Dataset):
+    """Whole pieces; with ``augment`` each piece is transposed by a fresh random shift on every read."""
+
+    def __init__(self, rolls: list[np.ndarray], events: bool, augment: int = 0, seed: int = 0):
+        self.rolls, self.events, self.augment = rolls, events, augment
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self) -> int:
+        return len(self.rolls)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        roll = self.rolls[i]
+        if self.augment:
+            roll = transpose(roll, random_shift(roll, self.augment, self.rng))
+        if self.events:
+            return torch.from_numpy(roll_to_events(roll))
+        return torch.from_numpy(roll.astype(np.float32))
+
+    def steps(self) -> int:
+        return sum(len(r) for r in self.rolls)
+
+
+def collate_pieces(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(inputs, targets, lengths): inputs are the targets one step late, the start symbol first."""
+    lengths = torch.tensor([len(x) for x in items], dtype=torch.int64)
+    targets = torch.nn.utils.rnn.pad_sequence(items, batch_first=True)
+    if targets.dtype == torch.long:
+        start = torch.full((len(items), 1), START, dtype=torch.long)
+    else:
+        start = torch.zeros(len(items), 1, KEYS)
+    inputs = torch.cat([start, targets[:, :-1]], dim=1)
+    return inputs, targets, lengths
+
+
+class MusicDataModule(TaskDataModule):
+    collate_fn = staticmethod(collate_pieces)
+
+    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate: bool = False):
+        super().__init__(cfg)
+        opts = cfg.options
+        self.evaluate = evaluate
+        self.info: dict[str, Any] = dict(info) if info else {
+            "representation": opts.representation, "step": opts.step, "step_ql": STEPS[opts.step],
+            "transpose": opts.transpose}
+        self.rolls: dict[str, list[np.ndarray]] = {}
+
+    def load(self) -> None:
+        opts = self.cfg.options
+        collection = read_collection(opts)
+        report_skipped(collection)
+        rolls = {split: [p.roll for p in collection.splits.get(split) or []] for split in ("train", "valid", "test")}
+        if self.info["transpose"] == "common":
+            rolls = {k: [transpose(r, common_key_shift(r)) for r in v] for k, v in rolls.items()}
+        if self.evaluate:  # another dataset scored whole: its test split, else validation, else everything
+            chosen = next((k for k in ("test", "valid") if rolls[k]), None)
+            test = rolls[chosen] if chosen else rolls["train"]
+            self.test_split = chosen or "all pieces"
+            rolls = {"train": rolls["train"] or test, "valid": test, "test": test}
+        if not rolls["train"]:
+            raise DataError(opts.data, "no training pieces")
+        if not rolls["valid"]:
+            raise DataError(opts.data, "no validation pieces (a single file has no split: give a folder, "
+                                       "a JSON/.mat file with train/valid/test, or 'bach')")
+        self.rolls = rolls
+        events = self.info["representation"] == "events"
+        self.train_set = PieceDataset(rolls["train"], events, opts.augment, self.cfg.train.seed)
+        self.val_set = PieceDataset(rolls["valid"], events)
+        self.test_set = PieceDataset(rolls["test"], events) if rolls["test"] else None
+        self.info["pieces"] = {k: len(v) for k, v in rolls.items()}
+        self.info["steps"] = {k: int(sum(len(r) for r in v)) for k, v in rolls.items()}
+
+    def sizes(self) -> dict[str, int]:
+        sizes = super().sizes()
+        sizes.update({f"{k}_steps": v for k, v in self.info.get("steps", {}).items()})
+        return sizes
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"info": {k: v for k, v in self.info.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.info = dict(state["info"])

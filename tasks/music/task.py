@@ -1,0 +1,124 @@
+"""The music task: recurrent language models of piano rolls and melodies that write MIDI."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from suite.config import RunConfig
+from suite.errors import ConfigError, UserError
+from suite.task import Baseline, Task
+
+from .config import BACH, MusicConfig
+from .data import MusicDataModule
+from .generate import generate, parse_primer
+from .metrics import KeyFrequency, RepeatPrevious, TokenBigram, TokenUnigram
+from .models import MusicModule
+from .rolls import steps_from_roll
+from .scores import write_score
+
+MIDI_SUFFIXES = (".mid", ".midi")
+XML_SUFFIXES = (".xml", ".musicxml", ".mxl")
+
+
+class MusicTask(Task):
+    name = "music"
+    title = "Music generation"
+    description = ("polyphonic piano-roll and melody language models that write MIDI (Bach chorales, "
+                   "JSB/Nottingham benchmark rolls, MIDI/MusicXML/ABC folders)")
+    Config = MusicConfig
+    input_kind = "music"
+    output_kind = "music"
+    monitor = "nll"
+    defaults = {
+        "backbone.cell": "lstm",
+        "backbone.hidden": 256,
+        "train.lr": 2e-3,
+        "train.batch_size": 16,
+        "train.max_epochs": 60,
+        "train.grad_clip": 5.0,
+    }
+    presets = {
+        "bernoulli": {"options.distribution": "bernoulli"},
+        "melody": {"options.representation": "events", "options.step": "8th"},
+    }
+    preset_help = {
+        "bernoulli": "88 independent keys per frame (the LSTM of the benchmark's literature)",
+        "melody": "the top voice as note-on/hold/rest events at 8th-note steps",
+    }
+
+    def slug(self, cfg: RunConfig) -> str:
+        opts = cfg.options
+        source = BACH if opts.data == BACH else Path(opts.data).stem
+        head = "events" if opts.representation == "events" else opts.distribution
+        return f"{source}-{head}-{cfg.backbone.cell}{cfg.backbone.hidden}"
+
+    def datamodule(self, cfg: RunConfig) -> MusicDataModule:
+        if cfg.backbone.bidirectional:
+            raise ConfigError("backbone.bidirectional (--bidirectional)",
+                              "a language model cannot read the future; use --no-bidirectional")
+        return MusicDataModule(cfg)
+
+    def model(self, cfg: RunConfig, datamodule: MusicDataModule) -> MusicModule:
+        return MusicModule(cfg, datamodule.info)
+
+    def evaluation_datamodule(self, cfg: RunConfig, trained: MusicDataModule, data: str) -> MusicDataModule:
+        options = dataclasses.replace(cfg.options, data=data)
+        return MusicDataModule(dataclasses.replace(cfg, options=options), info=trained.info, evaluate=True)
+
+    def baseline(self, datamodule: MusicDataModule) -> Baseline:
+        rolls = datamodule.rolls
+        test = rolls["test"] or rolls["valid"]
+        if datamodule.info["representation"] == "events":
+            main, other = TokenBigram(rolls["train"]), TokenUnigram(rolls["train"])
+        else:
+            main, other = RepeatPrevious(rolls["train"]), KeyFrequency(rolls["train"])
+        return Baseline(main.name, main.score(rolls["valid"]), main.score(test),
+                        {other.name: {"val": other.score(rolls["valid"]), "test": other.score(test)}})
+
+    # --- generation ------------------------------------------------------------------------------
+    def example_input(self, cfg: RunConfig) -> str:
+        return "C4+E4+G4 C4+E4+G4 D4+F4+A4 B3+D4+G4" if cfg.options.representation == "frames" else "C4 E4 G4 C5"
+
+    def predict(self, model: MusicModule, raw_input: str) -> dict[str, Any]:
+        """Pieces sampled after the primer (a MIDI/MusicXML/ABC file, a note list, or '-' for none)."""
+        opts, info = model.cfg.options, model.info
+        primer = parse_primer(raw_input, info["step_ql"])
+        rolls = generate(model, primer, opts.length, opts.temperature, opts.gen_seed, opts.pieces)
+        return {"step": info["step"], "quarter_length": info["step_ql"], "bpm": opts.bpm,
+                "primer_steps": len(primer), "musicxml": opts.musicxml, "temperature": opts.temperature, "seed": opts.gen_seed,
+                "pieces": [{"steps": steps_from_roll(r)} for r in rolls], "files": []}
+
+    def save_prediction(self, output: dict[str, Any], path: Path) -> list[str]:
+        """.mid/.midi (with MusicXML beside it if asked) or .musicxml/.xml: one file per piece
+        (NAME-1.mid, NAME-2.mid, ... when there are several); anything else: the JSON."""
+        suffix = path.suffix.lower()
+        if suffix not in MIDI_SUFFIXES + XML_SUFFIXES:
+            super().save_prediction(output, path)
+            return [str(path)]
+        import numpy as np
+
+        from .rolls import KEYS, LOW
+
+        written = []
+        pieces = output["pieces"]
+        for i, piece in enumerate(pieces):
+            target = path if len(pieces) == 1 else path.with_name(f"{path.stem}-{i + 1}{path.suffix}")
+            roll = np.zeros((len(piece["steps"]), KEYS), dtype=np.uint8)
+            for t, pitches in enumerate(piece["steps"]):
+                roll[t, [p - LOW for p in pitches]] = 1
+            targets = [target]
+            if suffix in MIDI_SUFFIXES and output.get("musicxml"):
+                targets.append(target.with_suffix(".musicxml"))
+            for out in targets:
+                try:
+                    written.append(str(write_score(roll, output["quarter_length"], out, output.get("bpm", 100))))
+                except OSError as exc:
+                    raise UserError(f"{out}: cannot write ({exc})") from None
+        output["files"] = written
+        return written
+
+    def render_prediction(self, output: dict[str, Any]) -> str:
+        return json.dumps(output)
