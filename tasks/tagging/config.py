@@ -1,0 +1,95 @@
+"""The tagging task's options and presets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from suite.config import option
+from suite.errors import ConfigError
+
+EWT = "tagging/ud_english_ewt"
+WNUT17 = "tagging/wnut17"
+
+
+@dataclass
+class TaggingConfig:
+    data: str = option(EWT, "a CoNLL-U or CoNLL/BIO column file, a folder whose train/dev/test files are "
+                            "recognised by name, or a Hugging Face dataset name", path=True)
+    train: str = option("", "training file (overrides the one found in --data)", path=True)
+    val: str = option("", "validation file (overrides the one found in --data)", path=True)
+    test: str = option("", "test file (overrides the one found in --data)", path=True)
+    format: str = option("auto", "file format: conllu (10 columns), conll (token and tag columns, space or tab "
+                                 "separated), or auto from the name and content",
+                         choices=("auto", "conllu", "conll"))
+    tag_column: str = option("auto", "the tags: CoNLL-U upos or xpos; a CoNLL column number (1-based, default "
+                                     "the last); a Hugging Face column name (default ner_tags/pos_tags/upos/tags)")
+    token_column: str = option("auto", "the words: a CoNLL column number (default 1) or a Hugging Face column "
+                                       "name (default tokens/words)")
+    scheme: str = option("auto", "tag scheme trained and predicted: bio or bioes (entity tags; BIO data is "
+                                 "converted), none (plain tags such as POS), auto: bio when the tags look "
+                                 "like B-/I-/O, else none", choices=("auto", "bio", "bioes", "none"))
+    crf: str = option("auto", "a CRF output layer with Viterbi decoding; auto: on for bio/bioes tag sets",
+                      choices=("auto", "on", "off"))
+    lowercase: bool = option(True, "lowercase words for the word embedding (the character features keep "
+                                   "the case)")
+    min_freq: int = option(1, "training-set count a word needs to enter the vocabulary", min=1)
+    max_vocab: int = option(0, "largest word vocabulary, specials included (0: no limit)", min=0)
+    word_dim: int = option(100, "word embedding size", min=1)
+    embeddings: str = option("", "pretrained word vectors (word2vec/GloVe text format) to start the word "
+                                 "embedding from; their size replaces --word-dim", path=True)
+    freeze_embeddings: bool = option(False, "keep the pretrained word vectors fixed")
+    char_encoder: str = option("cnn", "character features of each word, so unseen words are tagged from "
+                                      "their spelling: cnn (convolution and max-pooling), lstm (a "
+                                      "bidirectional LSTM's final states) or none",
+                               choices=("cnn", "lstm", "none"))
+    char_dim: int = option(30, "character embedding size", min=1)
+    char_features: int = option(50, "character features per word (cnn filters; lstm units per direction: "
+                                    "half of this)", min=2)
+    char_kernel: int = option(3, "cnn character window", min=1)
+    max_word_chars: int = option(30, "characters read per word; longer words keep their first and last "
+                                     "halves (prefix and suffix carry the signal)", min=4)
+    feature_dropout: float = option(0.33, "dropout on the word features and on the encoder outputs",
+                                    min=0.0, lt=1.0)
+    word_dropout: float = option(0.05, "training: chance that a word is replaced by <unk>, so the unknown-word "
+                                       "embedding is learned", min=0.0, lt=1.0)
+    max_length: int = option(250, "sentences longer than this many tokens are truncated (with a warning) "
+                                  "in training data", min=1)
+
+    def validate(self) -> None:
+        if self.tag_column not in ("auto", "upos", "xpos") and not self.tag_column.isdigit() \
+                and not self.tag_column.replace("_", "").isalnum():
+            raise ConfigError("options.tag_column (--tag-column)",
+                              f"expected upos, xpos, a column number or a column name; got {self.tag_column!r}")
+        for name in ("tag_column", "token_column"):
+            value = getattr(self, name)
+            if value.isdigit() and int(value) < 1:
+                raise ConfigError(f"options.{name} (--{name.replace('_', '-')})",
+                                  "column numbers start at 1")
+
+
+# Shared by both presets: a BiLSTM tagger over word and character-CNN features (Ma & Hovy 2016, Lample
+# et al. 2016 sizes), Adam, early stopping on the validation score.
+DEFAULTS = {
+    "backbone.cell": "lstm",
+    "backbone.hidden": 128,
+    "backbone.layers": 1,
+    "backbone.bidirectional": True,
+    "backbone.init": "pytorch",
+    "train.optimizer": "adam",
+    "train.lr": 2e-3,
+    "train.batch_size": 32,
+    "train.max_epochs": 20,
+    "train.patience": 4,
+    "train.grad_clip": 5.0,
+}
+
+EWT_PRESET = {
+    "options.data": EWT,
+    "options.tag_column": "upos",
+}
+
+WNUT17_PRESET = {
+    "options.data": WNUT17,
+    "options.scheme": "bio",
+    "options.crf": "on",
+}

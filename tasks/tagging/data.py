@@ -1,0 +1,291 @@
+"""The tagging datamodule: splits read once, tags in the chosen scheme, words and characters numericalised
+once, batches bucketed by length.
+
+Each batch carries the word ids, the characters of the batch's distinct word forms only (a form seen
+twenty times in a batch is encoded once), and the sentence lengths that the backbone packs by.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from suite.config import RunConfig
+from suite.data.sources import looks_like_path
+from suite.data.text import LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch
+from suite.errors import ConfigError, DataError
+from suite.task import TaskDataModule
+
+from .conll import Sentence, find_splits, read_file, read_hub
+from .schemes import PREFIXES, convert, entity_types, looks_like_entities, scheme_tags, split_tag
+
+VAL_FRACTION = 0.1  # validation carved from training when the data has no dev split
+
+
+class TagBatch(NamedTuple):
+    words: torch.Tensor         # (B, T) word ids, 0 at padding
+    chars: torch.Tensor         # (U, C) character ids of the batch's distinct word forms
+    char_lengths: torch.Tensor  # (U,)
+    forms: torch.Tensor         # (B, T) index of each token's form in ``chars``
+    tags: torch.Tensor          # (B, T) tag ids, 0 at padding
+    lengths: torch.Tensor       # (B,) tokens per sentence, on the CPU
+
+
+def clip_word(word: str, max_chars: int) -> str:
+    """A long word (a URL, a hashtag run) keeps its first and last halves, where prefixes and suffixes are."""
+    if len(word) <= max_chars:
+        return word
+    head = max_chars // 2
+    return word[:head] + word[len(word) - (max_chars - head):]
+
+
+class TaggedSentences(Dataset):
+    """Numericalised sentences of one split, with the character table of the split's word forms."""
+
+    def __init__(self, sentences: list[Sentence], words: Vocabulary, chars: Vocabulary, tag_index: dict[str, int],
+                 lowercase: bool, max_word_chars: int):
+        self.sentences = sentences
+        forms: dict[str, int] = {}
+        self.words, self.forms, self.tags = [], [], []
+        for s in sentences:
+            self.words.append(torch.tensor(words.encode([t.lower() for t in s.tokens] if lowercase else s.tokens)))
+            self.forms.append(torch.tensor([forms.setdefault(t, len(forms)) for t in s.tokens]))
+            self.tags.append(torch.tensor([tag_index[t] for t in s.tags]))
+        clipped = [clip_word(f, max_word_chars) for f in forms]
+        self.chars, self.char_lengths = pad_batch([torch.tensor(chars.encode(list(f))) for f in clipped])
+        self.lengths = [len(s.tokens) for s in sentences]
+
+    def __len__(self) -> int:
+        return len(self.sentences)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        return self.words[i], self.forms[i], self.tags[i]
+
+    def collate(self, items: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> TagBatch:
+        words, lengths = pad_batch([w for w, _, _ in items])
+        tags, _ = pad_batch([t for _, _, t in items])
+        unique, inverse = torch.unique(torch.cat([f for _, f, _ in items]), return_inverse=True)
+        forms, _ = pad_batch(list(inverse.split(lengths.tolist())))
+        char_lengths = self.char_lengths[unique]
+        chars = self.chars[unique, : int(char_lengths.max())]
+        return TagBatch(words, chars, char_lengths, forms, tags, lengths)
+
+
+class EpochBucketSampler(LengthBucketSampler):
+    """Reshuffles by the trainer's epoch: Lightning calls ``set_epoch`` only on a batch sampler's inner
+    ``sampler``, never on a batch sampler itself, so without this every epoch would repeat one order."""
+
+    def __init__(self, *args, epoch_of, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.epoch_of = epoch_of
+
+    def __iter__(self):
+        self.set_epoch(self.epoch_of())
+        return super().__iter__()
+
+
+def encode_sentences(tokens_list: list[list[str]], info: dict[str, Any]) -> TaggedSentences:
+    """Unlabelled sentences (for prediction) in the trained model's vocabularies."""
+    sentences = [Sentence(list(t), [info["tags"][0]] * len(t), 0) for t in tokens_list]
+    return TaggedSentences(sentences, Vocabulary.from_state(info["words"]), Vocabulary.from_state(info["chars"]),
+                           {t: i for i, t in enumerate(info["tags"])}, info["lowercase"], info["max_word_chars"])
+
+
+class TaggingDataModule(TaskDataModule):
+    """``info`` is the data state a trained model needs (vocabularies, tags, scheme, baseline table); it
+    travels in checkpoints so predictions never re-read the training data."""
+
+    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate: str | None = None):
+        super().__init__(cfg)
+        self.info = info
+        self.evaluate = evaluate
+        self.pretrained: torch.Tensor | None = None
+        self.sources: dict[str, str] = {}
+        self.truncated = 0
+
+    # --- checkpoint state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {"info": self.info}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.info = state["info"]
+
+    # --- reading --------------------------------------------------------------------------------------
+    def read_splits(self) -> dict[str, list[Sentence]]:
+        opts = self.cfg.options
+        splits: dict[str, list[Sentence]] = {}
+        data = opts.data
+        files: dict[str, str] = {}
+        if data:
+            path = Path(data)
+            if path.is_dir():
+                files = {k: str(v) for k, v in find_splits(path).items()}
+                if "train" not in files and not opts.train:
+                    raise DataError(data, "no training file found by name (a file with 'train' in its name); "
+                                          "name it with --train")
+            elif path.exists():
+                files = {"train": data}
+            elif not looks_like_path(data) and not opts.train:
+                splits = read_hub(data, opts.token_column, opts.tag_column)
+                self.sources = {k: f"{data}[{k}]" for k in splits}
+            elif not opts.train:
+                raise DataError(data, "file or folder not found (is --data-root right?)")
+        files.update({k: getattr(opts, k) for k in ("train", "val", "test") if getattr(opts, k)})
+        for split, file in files.items():
+            splits[split] = read_file(file, opts.format, opts.token_column, opts.tag_column)
+            self.sources[split] = file
+        return splits
+
+    def load(self) -> None:
+        opts = self.cfg.options
+        if self.evaluate is not None:
+            return self._load_evaluation()
+        splits = self.read_splits()
+        train = splits["train"]
+        if "val" not in splits:  # a seeded, reproducible carve-out
+            order = list(range(len(train)))
+            random.Random(self.cfg.train.seed).shuffle(order)
+            n_val = max(1, int(len(train) * VAL_FRACTION))
+            if len(train) < 2:
+                raise DataError(self.sources["train"], "needs at least 2 sentences to carve a validation split")
+            held = set(order[:n_val])
+            splits["val"] = [s for i, s in enumerate(train) if i in held]
+            train = splits["train"] = [s for i, s in enumerate(train) if i not in held]
+            self.sources["val"] = f"{self.sources['train']} (a {VAL_FRACTION:.0%} random carve-out)"
+        scheme = self._scheme(train)
+        self._truncate(train, opts.max_length)
+        train_types = entity_types(t for s in train for t in s.tags)
+        if scheme == "none":
+            counts = Counter(t for s in train for t in s.tags)
+            tags = sorted(counts, key=lambda t: (-counts[t], t))
+        else:
+            tags = scheme_tags(train_types, scheme)
+        self.info = {"tags": tags, "scheme": scheme}
+        for split, sentences in splits.items():
+            self._check_tags(split, sentences)
+            for s in sentences:  # also repairs ill-formed entity tags (an I- that starts an entity)
+                s.tags = convert(s.tags, scheme)
+        lower = opts.lowercase
+        words = Vocabulary.build(([t.lower() for t in s.tokens] if lower else s.tokens for s in train),
+                                 min_freq=opts.min_freq, max_size=opts.max_vocab or None)
+        chars = Vocabulary.build(list(t) for s in train for t in s.tokens)
+        word_dim = opts.word_dim
+        if opts.embeddings:
+            self.pretrained, found = load_word_vectors(opts.embeddings, words, seed=self.cfg.train.seed)
+            word_dim = self.pretrained.shape[1]
+            if found == 0:
+                raise DataError(opts.embeddings, "none of the training words has a vector in this file")
+        crf = opts.crf == "on" or (opts.crf == "auto" and scheme != "none")
+        self.info.update({
+            "crf": crf, "words": words.state_dict(), "chars": chars.state_dict(),
+            "lowercase": lower, "max_word_chars": opts.max_word_chars, "word_dim": word_dim,
+            "baseline": most_frequent_tags(train),
+        })
+        self._build_sets(splits)
+
+    def _scheme(self, train: list[Sentence]) -> str:
+        opts = self.cfg.options
+        entity_like = looks_like_entities(t for s in train for t in s.tags)
+        if opts.scheme == "auto":
+            return "bio" if entity_like else "none"
+        if opts.scheme != "none" and not entity_like:
+            example = next(t for s in train for t in s.tags if t != "O")
+            raise ConfigError("options.scheme (--scheme)", f"{opts.scheme} needs entity tags like B-PER, I-PER "
+                                                            f"and O; the training data has tags like {example!r}")
+        return opts.scheme
+
+    def _truncate(self, sentences: list[Sentence], max_length: int) -> None:
+        """Before scheme conversion, so an entity cut short is re-closed (BIOES) by the conversion."""
+        long = [s for s in sentences if len(s.tokens) > max_length]
+        for s in long:
+            s.tokens, s.tags = s.tokens[:max_length], s.tags[:max_length]
+        if long:
+            self.truncated = len(long)
+            warnings.warn(f"{self.sources['train']}: {len(long)} training sentence(s) longer than {max_length} "
+                          f"tokens were truncated (--max-length)", stacklevel=2)
+
+    def _check_tags(self, split: str, sentences: list[Sentence]) -> None:
+        """Before conversion, so the message shows the tag as written in the file."""
+        info = self.info
+        entity = info["scheme"] != "none"
+        known = set(entity_types(info["tags"])) if entity else set(info["tags"])
+        for s in sentences:
+            for tag in s.tags:
+                prefix, kind = split_tag(tag)
+                if tag in known if not entity else tag == "O" or (prefix in PREFIXES and kind in known):
+                    continue
+                what = f"entity type {kind!r}" if entity else "tag"
+                line = f", line {s.line}" if s.line else ""
+                shown = sorted(known)
+                raise DataError(f"{self.sources.get(split, split)}{line}",
+                                f"tag {tag!r} (in the sentence starting here): this {what} does not occur in "
+                                f"the training data; known: {', '.join(shown[:20])}{' ...' if len(shown) > 20 else ''}")
+
+    def _build_sets(self, splits: dict[str, list[Sentence]]) -> None:
+        info = self.info
+        words, chars = Vocabulary.from_state(info["words"]), Vocabulary.from_state(info["chars"])
+        index = {t: i for i, t in enumerate(info["tags"])}
+        built = {}
+        for split, sentences in splits.items():
+            built[split] = TaggedSentences(sentences, words, chars, index, info["lowercase"], info["max_word_chars"])
+        self.train_set, self.val_set, self.test_set = built.get("train"), built.get("val"), built.get("test")
+
+    def _load_evaluation(self) -> None:
+        opts, info = self.cfg.options, self.info
+        path = Path(self.evaluate)
+        if path.is_dir():
+            found = find_splits(path)
+            if "test" not in found:
+                raise DataError(self.evaluate, "no test file found by name (a file with 'test' in its name)")
+            path = found["test"]
+        if not path.exists() and not looks_like_path(self.evaluate):
+            hub = read_hub(self.evaluate, opts.token_column, opts.tag_column)
+            sentences = hub.get("test") or hub["train"]
+            self.sources["test"] = self.evaluate
+        else:
+            sentences = read_file(path, opts.format, opts.token_column, opts.tag_column)
+            self.sources["test"] = str(path)
+        self._check_tags("test", sentences)
+        for s in sentences:
+            s.tags = convert(s.tags, info["scheme"])
+        self._build_sets({"test": sentences})
+        self.val_set = self.test_set
+
+    # --- loaders --------------------------------------------------------------------------------------
+    def _loader(self, dataset: TaggedSentences, shuffle: bool) -> DataLoader:
+        train = self.cfg.train
+        sampler = EpochBucketSampler(dataset.lengths, train.batch_size, shuffle=shuffle, seed=train.seed,
+                                     epoch_of=self._current_epoch)
+        return DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate,
+                          num_workers=train.num_workers, persistent_workers=train.num_workers > 0)
+
+    def _current_epoch(self) -> int:
+        return self.trainer.current_epoch if self.trainer is not None else 0
+
+    def train_dataloader(self):
+        return self._loader(self.train_set, shuffle=True)
+
+    def val_dataloader(self):
+        return self._loader(self.val_set, shuffle=False)
+
+    def test_dataloader(self):
+        return self._loader(self.test_set, shuffle=False)
+
+
+def most_frequent_tags(sentences: list[Sentence]) -> dict[str, Any]:
+    """The baseline's table: each training word form's most frequent tag (ties: alphabetical), and the
+    most frequent tag overall for unknown words."""
+    per_word: dict[str, Counter] = {}
+    overall: Counter = Counter()
+    for s in sentences:
+        for token, tag in zip(s.tokens, s.tags):
+            per_word.setdefault(token, Counter())[tag] += 1
+            overall[tag] += 1
+    best = {w: min(c, key=lambda t: (-c[t], t)) for w, c in per_word.items()}
+    return {"words": best, "default": min(overall, key=lambda t: (-overall[t], t))}

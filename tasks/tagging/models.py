@@ -1,0 +1,143 @@
+"""The tagger: word embeddings and character features, a bidirectional recurrent encoder over the
+shared RecurrentBackbone, per-token scores, and an optional CRF; and its LightningModule."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from suite.backbones import RecurrentBackbone
+from suite.config import BackboneConfig, RunConfig
+from suite.task import TaskModule
+
+from .crf import CRF
+from .data import TagBatch
+from .metrics import TaggingScores
+from .schemes import allowed_transitions
+
+
+class CharCNN(nn.Module):
+    """Convolution over a word's characters, max-pooled over its real (unpadded) characters."""
+
+    def __init__(self, num_chars: int, dim: int, features: int, kernel: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.conv = nn.Conv1d(dim, features, kernel, padding=kernel // 2)
+        self.output_size = features
+
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        x = self.conv(self.embed(chars).transpose(1, 2))[:, :, : chars.shape[1]]  # (U, F, C)
+        valid = torch.arange(chars.shape[1], device=chars.device)[None] < lengths.to(chars.device)[:, None]
+        return x.masked_fill(~valid[:, None, :], float("-inf")).max(dim=2).values
+
+
+class CharLSTM(nn.Module):
+    """A bidirectional LSTM over a word's characters; its final states in both directions."""
+
+    def __init__(self, num_chars: int, dim: int, features: int):
+        super().__init__()
+        self.embed = nn.Embedding(num_chars, dim, padding_idx=0)
+        self.rnn = RecurrentBackbone(dim, BackboneConfig(cell="lstm", hidden=features // 2, bidirectional=True,
+                                                         init="pytorch"))
+        self.output_size = self.rnn.output_size
+
+    def forward(self, chars: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        _, state = self.rnn(self.embed(chars), lengths)
+        return self.rnn.last_hidden(state)
+
+
+class Tagger(nn.Module):
+    def __init__(self, info: dict[str, Any], opts, backbone: BackboneConfig, pretrained: torch.Tensor | None = None):
+        super().__init__()
+        n_words, n_chars, tags = len(info["words"]["itos"]), len(info["chars"]["itos"]), info["tags"]
+        self.word_embed = nn.Embedding(n_words, info["word_dim"], padding_idx=0)
+        if pretrained is not None:
+            with torch.no_grad():
+                self.word_embed.weight.copy_(pretrained)
+            self.word_embed.weight.requires_grad_(not opts.freeze_embeddings)
+        if opts.char_encoder == "cnn":
+            self.chars = CharCNN(n_chars, opts.char_dim, opts.char_features, opts.char_kernel)
+        elif opts.char_encoder == "lstm":
+            self.chars = CharLSTM(n_chars, opts.char_dim, opts.char_features)
+        else:
+            self.chars = None
+        features = info["word_dim"] + (self.chars.output_size if self.chars is not None else 0)
+        self.dropout = nn.Dropout(opts.feature_dropout)
+        self.word_dropout = opts.word_dropout
+        self.encoder = RecurrentBackbone(features, backbone)
+        self.head = nn.Linear(self.encoder.output_size, len(tags))
+        self.crf = CRF(len(tags), allowed_transitions(tags, info["scheme"]) if info["scheme"] != "none" else None) \
+            if info["crf"] else None
+
+    def forward(self, batch: TagBatch) -> torch.Tensor:
+        """Per-token tag scores (B, T, K)."""
+        words = batch.words
+        if self.training and self.word_dropout > 0:
+            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 1)
+            words = words.masked_fill(drop, 1)  # <unk>
+        x = self.word_embed(words)
+        if self.chars is not None:
+            per_form = self.chars(batch.chars, batch.char_lengths)
+            x = torch.cat([x, per_form[batch.forms]], dim=-1)
+        out, _ = self.encoder(self.dropout(x), batch.lengths)
+        return self.head(self.dropout(out))
+
+    def mask(self, batch: TagBatch) -> torch.Tensor:
+        t = batch.words.shape[1]
+        return torch.arange(t, device=batch.words.device)[None] < batch.lengths.to(batch.words.device)[:, None]
+
+    def loss(self, scores: torch.Tensor, batch: TagBatch) -> torch.Tensor:
+        mask = self.mask(batch)
+        if self.crf is not None:
+            return self.crf.nll(scores, batch.tags, mask).mean()
+        return F.cross_entropy(scores[mask], batch.tags[mask])
+
+    def decode(self, scores: torch.Tensor, batch: TagBatch) -> torch.Tensor:
+        mask = self.mask(batch)
+        if self.crf is not None:
+            return self.crf.decode(scores, mask)
+        return scores.argmax(dim=-1).masked_fill(~mask, 0)
+
+
+class TaggingModule(TaskModule):
+    def __init__(self, cfg: RunConfig, info: dict[str, Any], pretrained: torch.Tensor | None = None):
+        super().__init__(cfg)
+        self.info = info
+        self.net = Tagger(info, cfg.options, cfg.backbone, pretrained)
+        entity = info["scheme"] != "none"
+        self.val_scores = TaggingScores(info["tags"], entity, with_report=True)
+        self.test_scores = TaggingScores(info["tags"], entity, with_report=True)
+        self.reports: dict[str, dict[str, dict[str, float]]] = {}  # the latest per-tag report per stage
+
+    def forward(self, batch: TagBatch) -> torch.Tensor:
+        return self.net(batch)
+
+    def predict_ids(self, batch: TagBatch) -> torch.Tensor:
+        return self.net.decode(self.net(batch), batch)
+
+    def step(self, batch: TagBatch, stage: str) -> torch.Tensor:
+        scores = self.net(batch)
+        loss = self.net.loss(scores, batch)
+        self.log(f"{stage}/loss", loss, prog_bar=stage == "train", batch_size=len(batch.lengths),
+                 on_step=stage == "train", on_epoch=stage != "train", sync_dist=stage != "train")
+        if stage != "train":
+            predicted = self.net.decode(scores, batch)
+            (self.val_scores if stage == "val" else self.test_scores).update(predicted, batch.tags, batch.lengths)
+        return loss
+
+    def _log_scores(self, stage: str, scores: TaggingScores) -> None:
+        values = scores.compute()
+        if stage == "val" and self.trainer.state.fn == "fit":  # per-tag F1 curves would crowd the plots
+            values = {k: v for k, v in values.items() if not k.startswith("f1/")}
+        self.log_dict({f"{stage}/{k}": v.float() for k, v in values.items()})
+        self.reports[stage] = scores.last_report
+        scores.reset()
+
+    def on_validation_epoch_end(self):
+        self._log_scores("val", self.val_scores)
+
+    def on_test_epoch_end(self):
+        self._log_scores("test", self.test_scores)

@@ -1,0 +1,45 @@
+"""Files a finished run writes: the per-tag report and the test predictions in CoNLL columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from .data import TaggedSentences, TaggingDataModule
+from .models import TaggingModule
+
+BATCH = 128
+
+
+def write_report(path: Path, model: TaggingModule, datamodule: TaggingDataModule) -> str:
+    """Precision, recall, F1 and support per entity type (BIO/BIOES) or per tag, for val and test."""
+    kind = "entity_type" if model.info["scheme"] != "none" else "tag"
+    report = {"per": kind, "scheme": model.info["scheme"], "crf": model.info["crf"],
+              "test_split": datamodule.test_split, **{split: model.reports.get(split, {}) for split in ("val", "test")}}
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return path.name
+
+
+def predicted_tags(model: TaggingModule, dataset: TaggedSentences) -> list[list[str]]:
+    tags = model.info["tags"]
+    out: list[list[str]] = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(dataset), BATCH):
+            batch = dataset.collate([dataset[i] for i in range(start, min(start + BATCH, len(dataset)))])
+            ids = model.predict_ids(batch)
+            out.extend([[tags[j] for j in row[:n]] for row, n in zip(ids.tolist(), batch.lengths.tolist())])
+    return out
+
+
+def write_predictions(path: Path, model: TaggingModule, dataset: TaggedSentences) -> str:
+    """``token gold predicted`` per line, a blank line between sentences (conlleval's input)."""
+    gold_names = model.info["tags"]
+    with open(path, "w", encoding="utf-8") as handle:
+        for sentence, gold, predicted in zip(dataset.sentences, dataset.tags, predicted_tags(model, dataset)):
+            for token, g, p in zip(sentence.tokens, gold.tolist(), predicted):
+                handle.write(f"{token}\t{gold_names[g]}\t{p}\n")
+            handle.write("\n")
+    return path.name

@@ -1,0 +1,149 @@
+"""The tagging task: part-of-speech tags and named entities, one tag per token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from suite.config import RunConfig
+from suite.errors import UserError
+from suite.task import Baseline, Task
+
+from .config import DEFAULTS, EWT, EWT_PRESET, WNUT17_PRESET, TaggingConfig
+from .data import TaggedSentences, TaggingDataModule, encode_sentences
+from .metrics import TaggingScores
+from .models import TaggingModule
+from .schemes import entities
+from .tokens import char_spans, split_sentence
+
+PREDICT_BATCH = 64
+EXAMPLE = "I watched the new Star Wars movie with Sarah in London yesterday , it was great !"
+
+
+class TaggingTask(Task):
+    name = "tagging"
+    title = "Sequence tagging"
+    description = "tag every word: parts of speech (CoNLL-U) or named entities (CoNLL/BIO), BiLSTM with " \
+                  "character features and an optional CRF"
+    Config = TaggingConfig
+    input_kind = "text"
+    output_kind = "tags"
+    monitor = "score"  # entity F1 for BIO/BIOES tag sets, token accuracy otherwise
+    monitor_mode = "max"
+    defaults = DEFAULTS
+    presets = {"ewt": EWT_PRESET, "wnut17": WNUT17_PRESET}
+    preset_help = {
+        "ewt": "Universal Dependencies English EWT, UPOS tags (the default when --data is not given)",
+        "wnut17": "WNUT-17 emerging entities (BIO over 6 types), with a CRF",
+    }
+
+    def default_preset(self, given: dict[str, Any]) -> str | None:
+        if given.get("options.data", EWT) == EWT and not given.get("options.train"):
+            return "ewt"
+        return None
+
+    def slug(self, cfg: RunConfig) -> str:
+        opts = cfg.options
+        source = Path(opts.train or opts.data).name.replace("/", "_") or "data"
+        return f"{source}-{opts.char_encoder}-{cfg.backbone.cell}{cfg.backbone.hidden}"
+
+    def datamodule(self, cfg: RunConfig) -> TaggingDataModule:
+        return TaggingDataModule(cfg)
+
+    def model(self, cfg: RunConfig, datamodule: TaggingDataModule) -> TaggingModule:
+        return TaggingModule(cfg, datamodule.info, datamodule.pretrained)
+
+    def evaluation_datamodule(self, cfg: RunConfig, trained: TaggingDataModule, data: str) -> TaggingDataModule:
+        return TaggingDataModule(cfg, info=trained.info, evaluate=data)
+
+    def baseline(self, datamodule: TaggingDataModule) -> Baseline:
+        table = datamodule.info["baseline"]
+        splits = {"val": datamodule.val_set, "test": datamodule.test_set}
+        scores = {split: score_baseline(table, ds, datamodule.info) for split, ds in splits.items()}
+        return Baseline("most_frequent_tag", scores["val"], scores["test"])
+
+    def write_outputs(self, run_dir: Path, model: TaggingModule, datamodule: TaggingDataModule) -> list[str]:
+        from .outputs import write_predictions, write_report
+
+        return [write_report(run_dir / "report.json", model, datamodule),
+                write_predictions(run_dir / "test_predictions.conll", model, datamodule.test_set)]
+
+    # --- interactive prediction --------------------------------------------------------------------
+    def example_input(self, cfg: RunConfig) -> str:
+        return EXAMPLE
+
+    def predict(self, model: TaggingModule, raw_input: str) -> dict[str, Any]:
+        """Tags for a sentence, or for every line of a text file (one sentence per line)."""
+        path = Path(raw_input)
+        try:
+            is_file = len(raw_input) < 4096 and "\n" not in raw_input and path.is_file()
+        except OSError:
+            is_file = False
+        if is_file:
+            from .conll import read_text
+
+            lines = [line for line in read_text(path) if line.strip()]
+            return {"sentences": tag_sentences(model, lines)}
+        if not raw_input.strip():
+            raise UserError("--predict: the sentence is empty")
+        return tag_sentences(model, [raw_input])[0]
+
+    def render_prediction(self, output: dict[str, Any]) -> str:
+        sentences = output.get("sentences", [output])
+        return "\n\n".join(render_sentence(s) for s in sentences)
+
+
+def tag_sentences(model: TaggingModule, texts: list[str]) -> list[dict[str, Any]]:
+    info = model.info
+    tokens = [split_sentence(t) for t in texts]
+    empty = [i for i, t in enumerate(tokens) if not t]
+    if empty:
+        raise UserError(f"--predict: line {empty[0] + 1} has no words to tag")
+    dataset = encode_sentences(tokens, info)
+    tags: list[list[str]] = []
+    model.eval()
+    with torch.no_grad():
+        for start in range(0, len(dataset), PREDICT_BATCH):
+            batch = dataset.collate([dataset[i] for i in range(start, min(start + PREDICT_BATCH, len(dataset)))])
+            ids = model.predict_ids(batch)
+            tags.extend([[info["tags"][j] for j in row[:n]] for row, n in zip(ids.tolist(), batch.lengths.tolist())])
+    out = []
+    for text, toks, tag_row in zip(texts, tokens, tags):
+        spans = char_spans(text, toks)
+        found = []
+        if info["scheme"] != "none":
+            for kind, first, last in entities(tag_row):
+                begin, end = spans[first], spans[last]
+                found.append({"type": kind, "text": " ".join(toks[first:last + 1]), "start": first, "end": last + 1,
+                              "char_start": begin[0] if begin else None, "char_end": end[1] if end else None})
+        out.append({"text": text, "tokens": toks, "tags": tag_row, "entities": found, "scheme": info["scheme"]})
+    return out
+
+
+def render_sentence(sentence: dict[str, Any]) -> str:
+    width = max(len(t) for t in sentence["tokens"])
+    lines = [f"{token.ljust(width)}  {tag}" for token, tag in zip(sentence["tokens"], sentence["tags"])]
+    if sentence["scheme"] != "none":
+        if sentence["entities"]:
+            lines.append("entities:")
+            lines += [f"  {e['type']}: {e['text']} (tokens {e['start'] + 1}-{e['end']})" for e in sentence["entities"]]
+        else:
+            lines.append("entities: none")
+    return "\n".join(lines)
+
+
+def score_baseline(table: dict[str, Any], dataset: TaggedSentences, info: dict[str, Any]) -> dict[str, float]:
+    """The most-frequent-tag baseline through the same metric as the model."""
+    index = {t: i for i, t in enumerate(info["tags"])}
+    words, default = table["words"], table["default"]
+    scores = TaggingScores(info["tags"], info["scheme"] != "none", with_report=True)
+    for start in range(0, len(dataset), 256):
+        chunk = range(start, min(start + 256, len(dataset)))
+        predicted = [torch.tensor([index[words.get(t, default)] for t in dataset.sentences[i].tokens]) for i in chunk]
+        gold = [dataset.tags[i] for i in chunk]
+        lengths = torch.tensor([len(g) for g in gold])
+        pad = lambda rows: torch.nn.utils.rnn.pad_sequence(rows, batch_first=True)  # noqa: E731
+        scores.update(pad(predicted), pad(gold), lengths)
+    return {k: float(v) for k, v in scores.compute().items()}

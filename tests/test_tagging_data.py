@@ -1,0 +1,215 @@
+"""Tagging data: CoNLL-U and CoNLL readers on the real corpora, bad input, folders, Hub tables, batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from suite.config import build_run_config
+from suite.errors import ConfigError, DataError
+from suite.registry import get_task
+from tasks.tagging.conll import find_splits, read_file, sentences_from_dataset
+from tasks.tagging.data import TagBatch, clip_word
+
+TASK = get_task("tagging")
+EWT = Path("tagging/ud_english_ewt")
+WNUT = Path("tagging/wnut17")
+
+
+def head_sentences(src: Path, dst: Path, n: int) -> Path:
+    """The first ``n`` sentences of a real file (a slice for fast tests)."""
+    out, count = [], 0
+    with open(src, encoding="utf-8") as handle:
+        for line in handle:
+            out.append(line)
+            if not line.strip():
+                count += 1
+                if count >= n:
+                    break
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text("".join(out), encoding="utf-8")
+    return dst
+
+
+@pytest.mark.realdata
+def test_ewt_dev_words_skip_multiword_ranges_and_empty_nodes(data_root):
+    sentences = read_file(data_root / EWT / "en_ewt-ud-dev.conllu")
+    assert len(sentences) == 2001
+    assert sum(len(s.tokens) for s in sentences) == 25147  # the treebank's syntactic words
+    didnt = next(s for s in sentences if "did" in s.tokens and "n't" in s.tokens)
+    assert "didn't" not in didnt.tokens
+    i = didnt.tokens.index("n't")
+    assert didnt.tags[i] == "PART"
+    # the sentence with empty node 8.1 (a copy of 'write') keeps only its real words
+    copy = next(s for s in sentences if s.line > 1590 and s.line <= 1602)
+    assert copy.tokens.count("write") == 1
+    tags = {t for s in sentences for t in s.tags}
+    assert tags <= {"NOUN", "PUNCT", "VERB", "PRON", "ADP", "DET", "ADJ", "PROPN", "AUX", "ADV", "CCONJ", "PART",
+                    "NUM", "SCONJ", "INTJ", "SYM", "X"}
+
+
+@pytest.mark.realdata
+def test_xpos_column(data_root, tmp_path):
+    path = head_sentences(data_root / EWT / "en_ewt-ud-dev.conllu", tmp_path / "d.conllu", 5)
+    first = read_file(path, tag_column="xpos")[0]
+    assert first.tokens[:3] == ["From", "the", "AP"] and first.tags[:3] == ["IN", "DT", "NNP"]
+
+
+@pytest.mark.realdata
+def test_wnut_files_with_tab_only_separator_lines(data_root):
+    train = read_file(data_root / WNUT / "wnut17train.conll")
+    assert len(train) == 3394 and sum(len(s.tokens) for s in train) == 62730
+    assert train[0].tokens[:2] == ["@paulwalk", "It"]
+    assert sum(t.startswith("B-") for s in train for t in s.tags) == 1975
+    test = read_file(data_root / WNUT / "emerging.test.annotated")
+    assert len(test) == 1287
+
+
+@pytest.mark.realdata
+def test_folders_are_split_by_file_name(data_root, tmp_path):
+    assert {k: v.name for k, v in find_splits(data_root / WNUT).items()} == {
+        "train": "wnut17train.conll", "val": "emerging.dev.conll", "test": "emerging.test.annotated"}
+    assert {k: v.name for k, v in find_splits(data_root / EWT).items()} == {
+        "train": "en_ewt-ud-train.conllu", "val": "en_ewt-ud-dev.conllu", "test": "en_ewt-ud-test.conllu"}
+    (tmp_path / "a.test.conll").write_text("x O\n")
+    (tmp_path / "b.test.conll").write_text("x O\n")
+    with pytest.raises(DataError, match="several files look like the test split.*--test"):
+        find_splits(tmp_path)
+
+
+def test_space_separated_conll_with_docstart_and_chosen_columns(tmp_path):
+    path = tmp_path / "eng.train"
+    path.write_text("-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+                    "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n\n-DOCSTART- -X- -X- O\n\nBRUSSELS NNP B-NP B-LOC\n")
+    ner = read_file(path)
+    assert [s.tokens for s in ner] == [["EU", "rejects"], ["Peter", "Blackburn"], ["BRUSSELS"]]
+    assert ner[1].tags == ["B-PER", "I-PER"] and ner[1].line == 6
+    pos = read_file(path, tag_column="2")
+    assert pos[0].tags == ["NNP", "VBZ"]
+
+
+CONLLU_OK = "1\tHi\thi\tINTJ\tUH\t_\t0\troot\t0:root\t_\n"
+
+
+@pytest.mark.parametrize("name,content,message", [
+    ("bad.conllu", "# c\n" + CONLLU_OK + "2\tthere\tthere\tADV\tRB\t_\t1\n", r"bad.conllu, line 3: expected 10 tab"),
+    ("bad.conllu", CONLLU_OK + "x\tthere\tthere\tADV\tRB\t_\t1\tadvmod\t_\t_\n", r"line 2: expected an integer word id"),
+    ("bad.conllu", CONLLU_OK + "1\tthere\tthere\t_\tRB\t_\t1\tadvmod\t_\t_\n", r"line 2: .*out of order"),
+    ("bad.conll", "a O\nb O\nc O extra\n", r"bad.conll, line 3: expected 2 columns like line 1, got 3"),
+    ("bad.conll", "a\nb\n", r"line 1: expected a token and a tag column"),
+    ("empty.conll", "\n\n  \n", r"empty.conll: file is empty"),
+    ("comments.conllu", "# only a comment\n", r"no sentences"),
+])
+def test_malformed_files_name_file_and_line(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(DataError, match=message):
+        read_file(path)
+
+
+def test_missing_file_and_wrong_encoding(tmp_path):
+    with pytest.raises(DataError, match="nope.conll: file not found"):
+        read_file(tmp_path / "nope.conll")
+    path = tmp_path / "latin.conll"
+    path.write_bytes("a O\n\nCaf\u00e9 O\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.conll, line 3: not UTF-8"):
+        read_file(path)
+
+
+def test_hub_style_tables_with_class_label_tags():
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features({
+        "tokens": datasets.Sequence(datasets.Value("string")),
+        "ner_tags": datasets.Sequence(datasets.ClassLabel(names=["O", "B-PER", "I-PER"])),
+    })
+    table = datasets.Dataset.from_dict({"tokens": [["Ada", "Lovelace", "wrote"], []],
+                                        "ner_tags": [[1, 2, 0], []]}, features=features)
+    sentences = sentences_from_dataset(table, "demo")
+    assert len(sentences) == 1 and sentences[0].tags == ["B-PER", "I-PER", "O"]
+    with pytest.raises(DataError, match="no tag column 'upos_tags'"):
+        sentences_from_dataset(table, "demo", tag_column="upos_tags")
+
+
+def small_setup(tmp_path: Path, data_root: Path, which: str = "ewt", n: int = 300, **options):
+    if which == "ewt":
+        src, names = data_root / EWT, ["en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu"]
+    else:
+        src, names = data_root / WNUT, ["wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"]
+    folder = tmp_path / which
+    for name in names:
+        head_sentences(src / name, folder / name, n)
+    explicit = {"options.data": str(folder), "backbone.hidden": 16, "options.word_dim": 16,
+                "options.char_features": 8, **{f"options.{k}": v for k, v in options.items()}}
+    cfg = build_run_config(TASK, explicit=explicit)
+    dm = TASK.datamodule(cfg)
+    dm.setup("fit")
+    return cfg, dm
+
+
+@pytest.mark.realdata
+def test_vocabulary_from_training_split_only_and_batches(tmp_path, data_root):
+    cfg, dm = small_setup(tmp_path, data_root)
+    words = set(dm.info["words"]["itos"])
+    train_words = {t.lower() for s in dm.train_set.sentences for t in s.tokens}
+    assert words - {"<pad>", "<unk>"} == train_words
+    assert dm.info["scheme"] == "none" and dm.info["crf"] is False
+    batch = next(iter(dm.train_dataloader()))
+    assert isinstance(batch, TagBatch)
+    b, t = batch.words.shape
+    assert batch.tags.shape == (b, t) and batch.forms.shape == (b, t) and batch.lengths.max() == t
+    # every distinct form of the batch is encoded once
+    assert batch.chars.shape[0] == len({tok for i in range(b) for tok in []} or batch.forms.unique())
+    assert int(batch.char_lengths.max()) == batch.chars.shape[1]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("which,encoder", [("ewt", "cnn"), ("wnut", "lstm")])
+def test_prediction_is_identical_alone_and_padded_in_a_batch(tmp_path, data_root, which, encoder):
+    cfg, dm = small_setup(tmp_path, data_root, which, char_encoder=encoder)
+    model = TASK.model(cfg, dm).eval()
+    assert (model.net.crf is not None) == (which == "wnut")
+    ds = dm.val_set
+    lengths = torch.tensor(ds.lengths)
+    short, long = int(lengths.argmin()), int(lengths.argmax())
+    with torch.no_grad():
+        alone = ds.collate([ds[short]])
+        together = ds.collate([ds[long], ds[short]])
+        s_alone, s_together = model(alone)[0], model(together)[1, : len(ds.sentences[short].tokens)]
+        assert torch.allclose(s_alone, s_together, atol=1e-5)
+        assert model.predict_ids(alone)[0].tolist() == \
+            model.predict_ids(together)[1, : len(ds.sentences[short].tokens)].tolist()
+        assert model.net.loss(model(alone), alone).isfinite()
+
+
+@pytest.mark.realdata
+def test_wnut_scheme_bioes_conversion_and_unknown_test_tags(tmp_path, data_root):
+    cfg, dm = small_setup(tmp_path, data_root, "wnut", scheme="bioes")
+    assert dm.info["scheme"] == "bioes" and dm.info["crf"] is True
+    assert "S-location" in dm.info["tags"] and "E-person" in dm.info["tags"]
+    assert any(t.startswith("S-") for s in dm.train_set.sentences for t in s.tags)
+    bad = tmp_path / "wnut" / "emerging.test.annotated"
+    bad.write_text("Paris\tB-city\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"emerging.test.annotated, line 1: tag 'B-city'.*entity type 'city' does not occur"):
+        TASK.datamodule(cfg).setup("fit")
+
+
+@pytest.mark.realdata
+def test_entity_scheme_on_pos_tags_is_a_config_error(tmp_path, data_root):
+    with pytest.raises(ConfigError, match="options.scheme.*B-PER"):
+        small_setup(tmp_path, data_root, "ewt", scheme="bio")
+
+
+@pytest.mark.realdata
+def test_baseline_is_the_most_frequent_tag_per_word(tmp_path, data_root):
+    _, dm = small_setup(tmp_path, data_root)
+    table = dm.info["baseline"]
+    assert table["words"]["the"] == "DET" and table["default"] == "NOUN"
+    base = TASK.baseline(dm)
+    assert 0.7 < base.test["accuracy"] < 0.95 and base.test["score"] == base.test["accuracy"]
+
+
+def test_long_words_keep_prefix_and_suffix():
+    assert clip_word("internationalisation", 10) == "inter" + "ation"
+    assert clip_word("short", 10) == "short"
