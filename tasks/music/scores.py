@@ -21,45 +21,96 @@ from .rolls import HIGH, KEYS, LOW, Collection, Piece, assign_splits
 
 SCORE_SUFFIXES = (".mid", ".midi", ".xml", ".musicxml", ".mxl", ".abc", ".krn")
 #: bump when the conversion below changes what a roll holds: every cached roll is then re-made
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 4
 
 
 class SkipPiece(Exception):
     """A file that cannot give a piece; the reason is reported with the file's name and counted."""
 
 
-def score_to_roll(score, step_ql: float) -> tuple[np.ndarray, int]:
-    """Notes and chords sounding at each step (chord symbols and grace notes are not sounded notes)."""
+def notes_to_roll(notes: list[tuple[float, float, int]], step_ql: float) -> tuple[np.ndarray, int]:
+    """A roll from (start, end, MIDI pitch) in quarter notes; returns it and the notes off the keyboard."""
+    cells, dropped = [], 0
+    for start, end, pitch in notes:
+        if not LOW <= pitch <= HIGH:
+            dropped += 1
+            continue
+        # sampled on the grid, as the benchmark's rolls are: a note sounds at step t if it has started
+        # and not yet ended at time t * step; a note between two grid points (a passing 8th at
+        # quarter-note steps) is not heard
+        first = math.ceil(start / step_ql - 1e-6)
+        last = math.ceil(end / step_ql - 1e-6)
+        if last > first:
+            cells.append((first, last, pitch - LOW))
+    if not cells:
+        raise SkipPiece("no notes" + (f" on the keyboard ({dropped} outside MIDI 21-108)" if dropped else ""))
+    roll = np.zeros((max(c[1] for c in cells), KEYS), dtype=np.uint8)
+    for first, last, key in cells:
+        roll[first:last, key] = 1
+    return roll, dropped
+
+
+def score_notes(score) -> list[tuple[float, float, int]]:
+    """Sounding notes of a music21 score (chord symbols and grace notes are not sounded notes)."""
     from music21 import harmony
 
-    events = []
-    dropped = 0
+    notes = []
     for element in score.flatten().notes:
         if isinstance(element, harmony.Harmony) or element.quarterLength <= 0:
             continue
-        start = float(element.offset) / step_ql
-        end = (float(element.offset) + float(element.quarterLength)) / step_ql
-        first = int(round(start))
-        last = max(first + 1, int(round(end)))
-        for pitch in element.pitches:
-            if LOW <= pitch.midi <= HIGH:
-                events.append((first, last, pitch.midi - LOW))
-            else:
-                dropped += 1
-    if not events:
-        raise SkipPiece("no notes" + (f" on the keyboard ({dropped} outside MIDI 21-108)" if dropped else ""))
-    roll = np.zeros((max(e[1] for e in events), KEYS), dtype=np.uint8)
-    for first, last, key in events:
-        roll[first:last, key] = 1
-    return roll, dropped
+        start = float(element.offset)
+        notes.extend((start, start + float(element.quarterLength), p.midi) for p in element.pitches)
+    return notes
+
+
+def midi_notes(path: Path) -> list[tuple[float, float, int]]:
+    """Notes straight from a MIDI file's events (music21's MidiFile), in quarter notes.
+
+    Reading events rather than a music21 score keeps dense overlapping chords exact; percussion
+    (channel 10) is not pitched and is left out."""
+    from music21 import midi
+
+    mf = midi.MidiFile()
+    try:
+        mf.open(str(path))
+        try:
+            mf.read()
+        finally:
+            mf.close()
+    except Exception as exc:  # music21 raises MidiException, IndexError, struct errors... on bad bytes
+        raise SkipPiece(f"unreadable MIDI ({type(exc).__name__}: {str(exc)[:120]})") from None
+    per_quarter = mf.ticksPerQuarterNote
+    if not per_quarter or per_quarter <= 0:
+        raise SkipPiece("MIDI with SMPTE time division is not supported")
+    on, off = midi.ChannelVoiceMessages.NOTE_ON, midi.ChannelVoiceMessages.NOTE_OFF
+    notes = []
+    for track in mf.tracks:
+        now, sounding = 0, {}
+        for event in track.events:
+            if isinstance(event, midi.DeltaTime):
+                now += event.time or 0
+                continue
+            if event.type not in (on, off) or event.channel == 10:
+                continue
+            key = (event.channel, event.pitch)
+            if event.type == on and event.velocity:
+                sounding.setdefault(key, []).append(now)
+            elif sounding.get(key):
+                start = sounding[key].pop(0)
+                notes.append((start / per_quarter, now / per_quarter, event.pitch))
+    return notes
 
 
 def parse_file(path: Path, step_ql: float) -> tuple[list[Piece], int]:
     """The pieces of one file (an ABC file may hold many tunes) or SkipPiece naming why not."""
     from music21 import converter, stream
 
-    if path.suffix.lower() not in SCORE_SUFFIXES:
+    suffix = path.suffix.lower()
+    if suffix not in SCORE_SUFFIXES:
         raise SkipPiece(f"unknown file type '{path.suffix}' (expected {', '.join(SCORE_SUFFIXES)})")
+    if suffix in (".mid", ".midi"):
+        roll, dropped = notes_to_roll(midi_notes(path), step_ql)
+        return [Piece(path.name, roll)], dropped
     try:
         parsed = converter.parse(str(path))
     except Exception as exc:  # music21 raises many types for corrupt or empty files
@@ -69,7 +120,7 @@ def parse_file(path: Path, step_ql: float) -> tuple[list[Piece], int]:
     for i, score in enumerate(scores):
         name = path.name if len(scores) == 1 else f"{path.name}#{i + 1}"
         try:
-            roll, n = score_to_roll(score, step_ql)
+            roll, n = notes_to_roll(score_notes(score), step_ql)
         except SkipPiece:
             if len(scores) == 1:
                 raise
@@ -81,10 +132,15 @@ def parse_file(path: Path, step_ql: float) -> tuple[list[Piece], int]:
     return pieces, dropped
 
 
+#: the one work in music21's Bach folder that is not a chorale: the C major prelude of the WTC
+NOT_CHORALES = ("bwv846",)
+
+
 def bach_chorale_files() -> list[Path]:
     from music21 import corpus
 
-    return sorted(p for p in corpus.getComposer("bach") if p.suffix in (".mxl", ".xml"))
+    return sorted(p for p in corpus.getComposer("bach")
+                  if p.suffix in (".mxl", ".xml") and p.stem not in NOT_CHORALES)
 
 
 def score_files(folder: Path) -> list[Path]:
@@ -97,7 +153,7 @@ def cache_dir() -> Path:
     return Path(base) / "music"
 
 
-def cache_key(files: list[Path], step: str, chorales_only: bool) -> str:
+def cache_key(files: list[Path], step: str) -> str:
     """Changes whenever the result could: the converter, music21's version, the step, the list of
     files, or any file's size or modification time."""
     import music21
@@ -107,7 +163,7 @@ def cache_key(files: list[Path], step: str, chorales_only: bool) -> str:
         st = p.stat()
         listing.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
     text = json.dumps({"converter": CONVERTER_VERSION, "music21": music21.__version__, "step": step,
-                       "chorales_only": chorales_only, "files": listing})
+                       "files": listing})
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -139,10 +195,9 @@ def load_cache(path: Path) -> tuple[list[Piece], list[str], int] | None:
     return pieces, skipped, dropped
 
 
-def read_scores(files: list[Path], step: str, source: str, chorales_only: bool = False,
-                use_cache: bool = True) -> tuple[list[Piece], list[str], int]:
+def read_scores(files: list[Path], step: str, source: str, use_cache: bool = True) -> tuple[list[Piece], list[str], int]:
     """Every file's pieces at ``step``; unreadable, empty or unknown files are skipped and listed."""
-    key = cache_key(files, step, chorales_only)
+    key = cache_key(files, step)
     cached = cache_dir() / f"{key}.npz"
     if use_cache and cached.exists():
         loaded = load_cache(cached)
@@ -154,10 +209,7 @@ def read_scores(files: list[Path], step: str, source: str, chorales_only: bool =
     pieces, skipped, dropped = [], [], 0
     for path in files:
         try:
-            if chorales_only:
-                found, n = _chorale(path, STEPS[step])
-            else:
-                found, n = parse_file(path, STEPS[step])
+            found, n = parse_file(path, STEPS[step])
         except SkipPiece as why:
             skipped.append(f"{path.name}: {why}")
             continue
@@ -169,16 +221,6 @@ def read_scores(files: list[Path], step: str, source: str, chorales_only: bool =
         except OSError as exc:  # a read-only home still trains, only slower next time
             print(f"music: cannot write the cache {cached} ({exc})", file=sys.stderr)
     return pieces, skipped, dropped
-
-
-def _chorale(path: Path, step_ql: float) -> tuple[list[Piece], int]:
-    from music21 import converter
-
-    score = converter.parse(str(path))
-    if len(score.parts) != 4:  # the corpus' Bach folder also holds a few non-chorale keyboard works
-        raise SkipPiece(f"not a four-part chorale ({len(score.parts)} parts)")
-    roll, dropped = score_to_roll(score, step_ql)
-    return [Piece(path.stem, roll)], dropped
 
 
 def read_music21_source(source: str, step: str, fractions, max_files: int = 0) -> Collection:
@@ -198,7 +240,7 @@ def read_music21_source(source: str, step: str, fractions, max_files: int = 0) -
         files, chorales = [path], False
     if max_files:
         files = files[:max_files]
-    pieces, skipped, dropped = read_scores(files, step, source, chorales)
+    pieces, skipped, dropped = read_scores(files, step, source)
     if not pieces:
         first = f"; first: {skipped[0]}" if skipped else ""
         raise DataError(source, f"no usable piece in {len(files)} file(s){first}")
@@ -218,34 +260,76 @@ def roll_to_score(roll: np.ndarray, step_ql: float, bpm: int = 100):
     part.insert(0, tempo.MetronomeMark(number=bpm))
     part.insert(0, meter.TimeSignature("4/4"))
     steps = len(roll)
-    padded = np.vstack([np.zeros((1, KEYS), np.uint8), roll, np.zeros((1, KEYS), np.uint8)]).astype(np.int8)
-    change = np.diff(padded, axis=0)  # +1 where a key starts, -1 where it ends
-    onsets: dict[int, list[tuple[int, int]]] = {}
-    for t, key in zip(*np.nonzero(change[:-1] == 1)):
-        end = t + int(np.argmax(change[t + 1:, key] == -1)) + 1
-        onsets.setdefault(int(t), []).append((int(key) + LOW, end - int(t)))
-    for t, notes in onsets.items():
-        by_length: dict[int, list[int]] = {}
-        for pitch, length in notes:
-            by_length.setdefault(length, []).append(pitch)
+    onsets: dict[int, dict[int, list[int]]] = {}  # step -> steps held -> pitches
+    for first, length, pitch in note_runs(roll):
+        onsets.setdefault(first, {}).setdefault(length, []).append(pitch)
+    for t, by_length in onsets.items():
         for length, pitches in by_length.items():
             element = note.Note(pitches[0]) if len(pitches) == 1 else chord.Chord(pitches)
             element.quarterLength = length * step_ql
             part.insert(t * step_ql, element)
-    if steps and not roll[-1].any():  # keep trailing silence, which MIDI would otherwise lose
+    if steps and not roll[-1].any():  # the written score keeps its trailing silence
         part.insert((steps - 1) * step_ql, note.Rest(quarterLength=step_ql))
     score = stream.Score()
     score.insert(0, part)
     return score
 
 
+def note_runs(roll: np.ndarray) -> list[tuple[int, int, int]]:
+    """(first step, steps held, MIDI pitch) of every run of consecutive steps a key sounds."""
+    padded = np.vstack([np.zeros((1, KEYS), np.int8), roll.astype(np.int8), np.zeros((1, KEYS), np.int8)])
+    change = np.diff(padded, axis=0)
+    runs = []
+    for key in range(KEYS):
+        starts, ends = np.flatnonzero(change[:, key] == 1), np.flatnonzero(change[:, key] == -1)
+        runs.extend((int(a), int(b - a), key + LOW) for a, b in zip(starts, ends))
+    return sorted(runs)
+
+
+def write_midi(roll: np.ndarray, step_ql: float, path: Path, bpm: int = 100) -> Path:
+    """A one-track MIDI file written event by event (music21's score-to-MIDI path mangles the timing of
+    dense overlapping chords), the track ending after the last step even when it is silent."""
+    from music21 import midi
+
+    ticks = 480
+    mf = midi.MidiFile()
+    mf.ticksPerQuarterNote = ticks
+    track = midi.MidiTrack(0)
+    timed = []  # (tick, order, event): note-offs before note-ons at the same tick
+    tempo = midi.MidiEvent(track, type=midi.MetaEvents.SET_TEMPO)
+    tempo.data = int(round(60_000_000 / bpm)).to_bytes(3, "big")
+    timed.append((0, 0, tempo))
+    for first, length, pitch in note_runs(roll):
+        for tick, kind, velocity, order in ((first, midi.ChannelVoiceMessages.NOTE_ON, 80, 2),
+                                            (first + length, midi.ChannelVoiceMessages.NOTE_OFF, 0, 1)):
+            event = midi.MidiEvent(track, type=kind, channel=1)
+            event.pitch, event.velocity = pitch, velocity
+            timed.append((int(round(tick * step_ql * ticks)), order, event))
+    end = midi.MidiEvent(track, type=midi.MetaEvents.END_OF_TRACK)
+    end.data = b""
+    timed.append((int(round(len(roll) * step_ql * ticks)), 3, end))
+    timed.sort(key=lambda item: (item[0], item[1]))
+    now = 0
+    for tick, _, event in timed:
+        delta = midi.DeltaTime(track, time=tick - now)
+        track.events.extend([delta, event])
+        now = tick
+    track.updateEvents()
+    mf.tracks.append(track)
+    mf.open(str(path), "wb")
+    try:
+        mf.write()
+    finally:
+        mf.close()
+    return path
+
+
 def write_score(roll: np.ndarray, step_ql: float, path: Path, bpm: int = 100) -> Path:
-    fmt = "musicxml" if path.suffix.lower() in (".xml", ".musicxml", ".mxl") else "midi"
-    score = roll_to_score(roll, step_ql, bpm)
-    if fmt == "musicxml":
-        score = score.makeNotation()
-    written = score.write(fmt, fp=str(path))
-    return Path(written)
+    """MIDI, or MusicXML for .xml/.musicxml/.mxl."""
+    if path.suffix.lower() not in (".xml", ".musicxml", ".mxl"):
+        return write_midi(roll, step_ql, path, bpm)
+    score = roll_to_score(roll, step_ql, bpm).makeNotation()
+    return Path(score.write("musicxml", fp=str(path)))
 
 
 def music21_steps(path: Path, step_ql: float) -> np.ndarray:
@@ -257,5 +341,3 @@ def music21_steps(path: Path, step_ql: float) -> np.ndarray:
     return pieces[0].roll
 
 
-def steps_for_duration(quarter_length: float, step_ql: float) -> int:
-    return int(math.ceil(quarter_length / step_ql - 1e-9))

@@ -83,13 +83,30 @@ class MusicTask(Task):
         return "C4+E4+G4 C4+E4+G4 D4+F4+A4 B3+D4+G4" if cfg.options.representation == "frames" else "C4 E4 G4 C5"
 
     def predict(self, model: MusicModule, raw_input: str) -> dict[str, Any]:
-        """Pieces sampled after the primer (a MIDI/MusicXML/ABC file, a note list, or '-' for none)."""
+        """Pieces sampled after a primer: a MIDI/MusicXML/ABC file, a note list, or '-' for none; or a
+        JSON request ``{"primer", "temperature", "steps", "seed", "pieces"}`` (the desktop application's)
+        whose fields override the run's generation options.
+
+        Returns the first piece's ``steps`` (sounding MIDI pitches per step), every piece, and ``file``:
+        the first piece as MIDI in a temporary folder (``--output`` writes where asked instead)."""
         opts, info = model.cfg.options, model.info
-        primer = parse_primer(raw_input, info["step_ql"])
-        rolls = generate(model, primer, opts.length, opts.temperature, opts.gen_seed, opts.pieces)
-        return {"step": info["step"], "quarter_length": info["step_ql"], "bpm": opts.bpm,
-                "primer_steps": len(primer), "musicxml": opts.musicxml, "temperature": opts.temperature, "seed": opts.gen_seed,
-                "pieces": [{"steps": steps_from_roll(r)} for r in rolls], "files": []}
+        primer_text, length, temperature, seed, pieces = raw_input, opts.length, opts.temperature, opts.gen_seed, opts.pieces
+        request = _json_request(raw_input)
+        if request is not None:
+            primer_text = str(request.get("primer") or "-")
+            length = _request_int(request, "steps", length, 1)
+            seed = _request_int(request, "seed", seed, 0)
+            pieces = _request_int(request, "pieces", pieces, 1)
+            temperature = request.get("temperature", temperature)
+            if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
+                raise UserError(f"--predict: temperature must be a number above 0, got {temperature!r}")
+        primer = parse_primer(primer_text, info["step_ql"])
+        rolls = generate(model, primer, length, float(temperature), seed, pieces)
+        steps = [steps_from_roll(r) for r in rolls]
+        return {"steps": steps[0], "primer_steps": len(primer), "step": info["step"],
+                "quarter_length": info["step_ql"], "bpm": opts.bpm, "temperature": float(temperature),
+                "seed": seed, "musicxml": opts.musicxml, "pieces": [{"steps": s} for s in steps],
+                "file": _scratch_midi(rolls[0], info["step_ql"], opts.bpm)}
 
     def save_prediction(self, output: dict[str, Any], path: Path) -> list[str]:
         """.mid/.midi (with MusicXML beside it if asked) or .musicxml/.xml: one file per piece
@@ -122,3 +139,41 @@ class MusicTask(Task):
 
     def render_prediction(self, output: dict[str, Any]) -> str:
         return json.dumps(output)
+
+
+def _json_request(raw: str) -> dict[str, Any] | None:
+    text = raw.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        request = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UserError(f"--predict: not a valid JSON request ({exc.msg})") from None
+    if not isinstance(request, dict):
+        raise UserError("--predict: a JSON request must be an object")
+    unknown = set(request) - {"primer", "temperature", "steps", "seed", "pieces"}
+    if unknown:
+        raise UserError(f"--predict: unknown request field(s) {', '.join(sorted(unknown))}; expected primer, "
+                        "temperature, steps, seed, pieces")
+    return request
+
+
+def _request_int(request: dict[str, Any], key: str, default: int, low: int) -> int:
+    value = request.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise UserError(f"--predict: '{key}' must be an integer of at least {low}, got {value!r}")
+    return value
+
+
+def _scratch_midi(roll, step_ql: float, bpm: int) -> str:
+    """The piece as MIDI in the temporary folder, named by its content so repeats reuse one file."""
+    import hashlib
+    import tempfile
+
+    folder = Path(tempfile.gettempdir()) / "rnn-suite-music"
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(roll.tobytes() + f"{step_ql}/{bpm}".encode()).hexdigest()[:16]
+    path = folder / f"piece-{digest}.mid"
+    if not path.exists():
+        write_score(roll, step_ql, path, bpm)
+    return str(path)
