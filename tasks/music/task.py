@@ -36,8 +36,8 @@ class MusicTask(Task):
         "backbone.cell": "lstm",
         "backbone.hidden": 256,
         "train.lr": 2e-3,
-        "train.batch_size": 16,
-        "train.max_epochs": 60,
+        "train.batch_size": 8,
+        "train.max_epochs": 40,
         "train.grad_clip": 5.0,
     }
     presets = {
