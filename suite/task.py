@@ -89,6 +89,11 @@ class Task:
         """Write the task's predictions (and plots) into the run; return the file names."""
         return []
 
+    def report(self, model: TaskModule, datamodule: TaskDataModule) -> dict[str, Any] | None:
+        """Structured results beyond the scalar metrics (a confusion matrix, a per-tag report), taken
+        after testing; stored under ``report`` in results.json and in --evaluate's output."""
+        return None
+
     def slug(self, cfg: RunConfig) -> str:
         """A short name for the run directory."""
         parts = [cfg.preset] if cfg.preset else []

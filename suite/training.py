@@ -147,6 +147,7 @@ def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any]
 
     baseline = task.baseline(datamodule)
     outputs = task.write_outputs(run.path, model, datamodule)
+    report = task.report(model, datamodule)
     samples = model.samples_seen * trainer.world_size
     results = {
         "task": task.name,
@@ -157,6 +158,7 @@ def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any]
         "metrics": {"val": strip_stage(val[0], "val"), "test": strip_stage(test[0], "test")},
         "test_split": datamodule.test_split,
         "baseline": baseline.to_dict() if baseline else None,
+        "report": report,
         "data": datamodule.sizes(),
         "epochs_completed": trainer.current_epoch,
         "global_steps": trainer.global_step,
@@ -229,4 +231,5 @@ def evaluate(trained: Trained, data: str) -> dict[str, Any]:
     baseline = trained.task.baseline(dm)
     return {"run": str(trained.run.path), "data": data, "checkpoint": str(trained.checkpoint),
             "examples": len(dm.test_set), "metrics": strip_stage(metrics[0], "test"),
-            "baseline": baseline.to_dict() if baseline else None}
+            "baseline": baseline.to_dict() if baseline else None,
+            "report": trained.task.report(trained.model, dm)}

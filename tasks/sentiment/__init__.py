@@ -1,0 +1,5 @@
+"""Sentiment (text) classification: binary or multi-class, from tables, class files or the Hub."""
+
+from .task import SentimentTask
+
+__all__ = ["SentimentTask"]

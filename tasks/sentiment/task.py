@@ -1,0 +1,185 @@
+"""The sentiment task: text classification (binary or multi-class) with a recurrent encoder."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import torch
+from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
+
+from suite.config import RunConfig
+from suite.data.text import pad_batch
+from suite.errors import DataError, UserError
+from suite.task import Baseline, Task
+
+from .config import DEFAULTS, SEED_PRESET, SentimentConfig
+from .data import SentimentDataModule, TextLabelDataset
+from .models import SentimentModule
+
+EXAMPLE = "A moving, beautifully acted film, although the ending felt a little rushed."
+PREDICT_BATCH = 256
+
+
+class SentimentTask(Task):
+    name = "sentiment"
+    title = "Sentiment classification"
+    description = "classify texts (reviews, sentences) into sentiment or any other classes"
+    Config = SentimentConfig
+    input_kind = "text"
+    output_kind = "label"
+    monitor = "acc"
+    monitor_mode = "max"
+    defaults = DEFAULTS
+    presets = {"seed": SEED_PRESET}
+    preset_help = {"seed": "the seed tutorial's Keras model: Embedding(10000, 32), SimpleRNN(32), Dense sigmoid, "
+                           "rmsprop, 10 epochs of batch 128, 20% validation, the last 500 words of each review"}
+
+    def slug(self, cfg: RunConfig) -> str:
+        source = Path(cfg.options.data.rstrip("/")).name.split(".")[0] or "data"
+        parts = ([cfg.preset] if cfg.preset else []) + [source, f"{cfg.backbone.cell}{cfg.backbone.hidden}"]
+        return "-".join(parts)
+
+    def datamodule(self, cfg: RunConfig) -> SentimentDataModule:
+        return SentimentDataModule(cfg)
+
+    def model(self, cfg: RunConfig, datamodule: SentimentDataModule) -> SentimentModule:
+        model = SentimentModule(cfg, len(datamodule.vocab), datamodule.classes, datamodule.vectors)
+        model.preprocessor = datamodule.preprocessor  # how predict() reads new text (not a weight)
+        return model
+
+    def evaluation_datamodule(self, cfg: RunConfig, trained: SentimentDataModule, data: str) -> SentimentDataModule:
+        options = dataclasses.replace(cfg.options, data=data)
+        return SentimentDataModule(dataclasses.replace(cfg, options=options), state=trained.state_dict(),
+                                   evaluate_only=True)
+
+    # --- the naive reference -----------------------------------------------------------------------
+    def baseline(self, datamodule: SentimentDataModule) -> Baseline:
+        majority = datamodule.majority
+        name = f"majority class ({datamodule.classes[majority]})"
+        return Baseline(name, constant_scores(datamodule.val_set, majority, datamodule.num_classes),
+                        constant_scores(datamodule.test_set, majority, datamodule.num_classes))
+
+    def report(self, model: SentimentModule, datamodule: SentimentDataModule) -> dict[str, Any]:
+        return {
+            "classes": datamodule.classes,
+            "confusion_matrix": {"rows": "true class", "columns": "predicted class", "labels": datamodule.classes,
+                                 "matrix": model.test_confusion},
+            "vocabulary_size": len(datamodule.vocab),
+            "truncated_texts": dict(datamodule.truncated),
+            **({"pretrained_vectors_found": datamodule.vectors_found} if datamodule.vectors is not None else {}),
+        }
+
+    def write_outputs(self, run_dir: Path, model: SentimentModule, datamodule: SentimentDataModule) -> list[str]:
+        if model.test_probabilities is None:
+            return []
+        ds: TextLabelDataset = datamodule.test_set
+        path = run_dir / "predictions.csv"
+        classes = datamodule.classes
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["row", "true", "predicted"] + [f"p_{c}" for c in classes])
+            for i, probs in enumerate(model.test_probabilities.tolist()):
+                best = max(range(len(probs)), key=probs.__getitem__)
+                writer.writerow([i, classes[int(ds.labels[i])], classes[best]] + [f"{p:.4f}" for p in probs])
+        return [path.name]
+
+    # --- interactive prediction ----------------------------------------------------------------------
+    def example_input(self, cfg: RunConfig) -> str:
+        return EXAMPLE
+
+    def predict(self, model: SentimentModule, raw_input: str) -> dict[str, Any]:
+        """One text, or a file of texts (one per line): label, class probabilities, and what was read."""
+        path = Path(raw_input).expanduser()
+        try:
+            is_file = len(raw_input) < 4096 and "\n" not in raw_input and path.is_file()
+        except OSError:
+            is_file = False
+        if is_file:
+            try:
+                lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                         if line.strip()]
+            except UnicodeDecodeError:
+                raise DataError(str(path), "not UTF-8 text (expected one text per line)") from None
+            if not lines:
+                raise DataError(str(path), "no texts (expected one text per line)")
+            answers = classify(model, [text for _, text in lines], [f"{path}, line {n}" for n, _ in lines])
+            return {"source": str(path), "classes": model.classes, "predictions": answers}
+        if not raw_input.strip():
+            raise UserError("--predict: the text is empty")
+        return classify(model, [raw_input], ["--predict"])[0]
+
+    def render_prediction(self, output: dict[str, Any]) -> str:
+        if "predictions" in output:
+            lines = []
+            for item in output["predictions"]:
+                text = item["text"] if len(item["text"]) <= 70 else item["text"][:67] + "..."
+                lines.append(f"{item['label']:<12} {max(item['probabilities'].values()):6.1%}  {text}")
+            return "\n".join(lines)
+        probs = sorted(output["probabilities"].items(), key=lambda kv: -kv[1])
+        width = max(len(name) for name, _ in probs)
+        lines = [f"{output['label']} ({probs[0][1]:.1%})"]
+        lines += [f"  {name:<{width}}  {p:6.1%}  {'#' * round(30 * p)}" for name, p in probs]
+        lines.append(f"  ({output['tokens']} tokens read, {output['unknown_words']} not in the vocabulary)")
+        if output.get("warning"):
+            lines.append(f"  warning: {output['warning']}")
+        return "\n".join(lines)
+
+    def save_prediction(self, output: dict[str, Any], path: Path) -> None:
+        if path.suffix.lower() != ".csv":
+            return super().save_prediction(output, path)
+        items = output.get("predictions") or [output]
+        classes = list(items[0]["probabilities"])
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["text", "label"] + [f"p_{c}" for c in classes])
+            for item in items:
+                writer.writerow([item["text"], item["label"]] + [f"{item['probabilities'][c]:.4f}" for c in classes])
+        return None
+
+
+def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> dict[str, float]:
+    """The metrics of always answering ``label``, computed by the same metric classes as the model's."""
+    y = dataset.labels
+    preds = torch.full_like(y, label)
+    scores = {"acc": float(MulticlassAccuracy(num_classes, average="micro")(preds, y)),
+              "f1": float(MulticlassF1Score(num_classes, average="macro")(preds, y))}
+    if num_classes == 2 and len(set(y.tolist())) == 2:
+        scores["auroc"] = float(BinaryAUROC()(torch.full(y.shape, float(label)), y))
+    return scores
+
+
+def classify(model: SentimentModule, texts: list[str], where: list[str]) -> list[dict[str, Any]]:
+    pre = model.preprocessor
+    vocab = pre.vocab
+    encoded = []
+    for text, place in zip(texts, where):
+        tokens = pre.tokens(text)
+        if not tokens:
+            raise UserError(f"{place}: the text has no words")
+        ids, cut = pre.ids(tokens)
+        unknown = sum(1 for t in tokens if t not in vocab)
+        encoded.append((torch.tensor(ids or [vocab.unk_index]), len(tokens), unknown, cut))
+    model.eval()
+    probs = torch.empty(len(texts), len(model.classes))
+    order = sorted(range(len(texts)), key=lambda i: -len(encoded[i][0]))
+    with torch.no_grad():
+        for start in range(0, len(order), PREDICT_BATCH):
+            chunk = order[start:start + PREDICT_BATCH]
+            ids, lengths = pad_batch([encoded[i][0] for i in chunk])
+            probs[chunk] = model.probabilities(model(ids.to(model.device), lengths)).float().cpu()
+    answers = []
+    for i, text in enumerate(texts):
+        _, n_tokens, unknown, cut = encoded[i]
+        p = probs[i].tolist()
+        best = max(range(len(p)), key=p.__getitem__)
+        warning = None
+        if cut:
+            warning = (f"the text has {n_tokens} tokens; the model reads {pre.opts.max_length} "
+                       f"({pre.opts.truncate.replace('_', '+')})")
+        answers.append({"text": text, "label": model.classes[best],
+                        "probabilities": {c: round(v, 4) for c, v in zip(model.classes, p)},
+                        "tokens": n_tokens, "unknown_words": unknown, "warning": warning})
+    return answers
