@@ -257,3 +257,27 @@ def test_cli_train_predict_evaluate(data_root, tmp_path):
     report = json.loads(proc.stdout)
     assert report["examples"] == 30
     assert report["metrics"]["bleu"] == pytest.approx(test["bleu"], abs=1e-6)
+
+
+# --- long quality runs (pytest -m slow) ----------------------------------------------------------------
+@pytest.mark.slow
+def test_multi30k_default_reaches_bleu_30_with_beam_beating_greedy(data_root, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("--task", "translation", "--run-dir", str(run_dir), "--data-root", str(data_root),
+                   cwd=tmp_path, timeout=3600)
+    assert proc.returncode == 0, proc.stderr
+    test = read_results(run_dir)["metrics"]["test"]
+    assert test["bleu"] >= 30
+    assert test["bleu"] > test["bleu_greedy"]
+
+
+@pytest.mark.slow
+def test_seed_preset_translates_short_sentences(data_root, tmp_path):
+    run_dir = tmp_path / "run"
+    proc = run_cli("--task", "translation", "--preset", "seed", "--run-dir", str(run_dir), "--data-root",
+                   str(data_root), cwd=tmp_path, timeout=3600)
+    assert proc.returncode == 0, proc.stderr
+    results = read_results(run_dir)
+    assert results["metrics"]["test"]["chrf"] > results["baseline"]["test"]["chrf"] + 10
+    proc = run_cli("--checkpoint", str(run_dir), "--predict", "I am cold.", cwd=tmp_path)
+    assert "froid" in proc.stdout

@@ -112,10 +112,11 @@ class TranslationDataModule(TaskDataModule):
                   f"{verb}; {val_long} validation and {test_long} test pairs truncated", file=sys.stderr)
 
     def _load_evaluation(self, corpus: Corpus) -> None:
-        pairs = corpus.test or corpus.train  # a folder's test split, else every pair of the file
-        self.test_set, _ = self._encode(pairs, drop=False)
+        # a folder's test split, else its validation split, else every pair (a pairs file)
+        split = "test" if corpus.test else "val" if corpus.val else "train"
+        self.test_set, _ = self._encode(getattr(corpus, split), drop=False)
         self.val_set = self.test_set
-        self.test_split = corpus.origin.get("test", corpus.origin.get("train", "data"))
+        self.test_split = corpus.origin.get(split, "data")
 
     def _encode(self, pairs, drop: bool) -> tuple[PairSet, int]:
         return encode_pairs(pairs, self.source_seg, self.target_seg, self.cfg.options.max_length, drop)
