@@ -250,15 +250,15 @@ def read_hub(name: str, token_column: str, tag_column: str) -> dict[str, list[Se
     """A Hub dataset's splits (offline: from the local cache)."""
     from suite.data.sources import _quiet_datasets, hub_reachable
 
+    where = "not a local file or folder (relative paths are also looked up under --data-root / $RNN_SUITE_DATA)"
     if not hub_reachable():
-        raise DataError(name, "not a local file or folder, and the Hugging Face Hub is not reachable")
+        raise DataError(name, f"{where}, and the Hugging Face Hub is not reachable")
     datasets = _quiet_datasets()
     try:
         loaded = datasets.load_dataset(name)
     except Exception as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(name, f"not a local file or folder, and not loadable from the Hugging Face Hub ({first})") \
-            from None
+        raise DataError(name, f"{where}, and not loadable from the Hugging Face Hub ({first})") from None
     splits: dict[str, list[Sentence]] = {}
     for split, names in HUB_SPLITS.items():
         for hub_name in names:

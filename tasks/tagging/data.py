@@ -106,6 +106,7 @@ class TaggingDataModule(TaskDataModule):
         self.info = info
         self.evaluate = evaluate
         self.pretrained: torch.Tensor | None = None
+        self.word_counts: torch.Tensor | None = None  # training counts per word id (for word dropout)
         self.sources: dict[str, str] = {}
         self.truncated = 0
 
@@ -175,6 +176,8 @@ class TaggingDataModule(TaskDataModule):
         words = Vocabulary.build(([t.lower() for t in s.tokens] if lower else s.tokens for s in train),
                                  min_freq=opts.min_freq, max_size=opts.max_vocab or None)
         chars = Vocabulary.build(list(t) for s in train for t in s.tokens)
+        counts = Counter(t.lower() if lower else t for s in train for t in s.tokens)
+        self.word_counts = torch.tensor([counts.get(w, 0) for w in words.itos], dtype=torch.float32)
         word_dim = opts.word_dim
         if opts.embeddings:
             self.pretrained, found = load_word_vectors(opts.embeddings, words, seed=self.cfg.train.seed)

@@ -15,6 +15,7 @@ from suite.task import TaskModule
 
 from .crf import CRF
 from .data import TagBatch
+from .encoder import PaddedBiRNN
 from .metrics import TaggingScores
 from .schemes import allowed_transitions
 
@@ -50,7 +51,8 @@ class CharLSTM(nn.Module):
 
 
 class Tagger(nn.Module):
-    def __init__(self, info: dict[str, Any], opts, backbone: BackboneConfig, pretrained: torch.Tensor | None = None):
+    def __init__(self, info: dict[str, Any], opts, backbone: BackboneConfig, pretrained: torch.Tensor | None = None,
+                 word_counts: torch.Tensor | None = None):
         super().__init__()
         n_words, n_chars, tags = len(info["words"]["itos"]), len(info["chars"]["itos"]), info["tags"]
         self.word_embed = nn.Embedding(n_words, info["word_dim"], padding_idx=0)
@@ -66,8 +68,15 @@ class Tagger(nn.Module):
             self.chars = None
         features = info["word_dim"] + (self.chars.output_size if self.chars is not None else 0)
         self.dropout = nn.Dropout(opts.feature_dropout)
-        self.word_dropout = opts.word_dropout
-        self.encoder = RecurrentBackbone(features, backbone)
+        # only needed in training; a model loaded for prediction has no counts and needs none
+        if word_counts is not None and opts.word_dropout > 0:
+            chance = opts.word_dropout / (opts.word_dropout + word_counts)
+            chance[:2] = 0.0  # <pad>, <unk>
+            self.register_buffer("drop_chance", chance, persistent=False)
+        else:
+            self.drop_chance = None
+        self.packed = opts.packed
+        self.encoder = RecurrentBackbone(features, backbone) if opts.packed else PaddedBiRNN(features, backbone)
         self.head = nn.Linear(self.encoder.output_size, len(tags))
         self.crf = CRF(len(tags), allowed_transitions(tags, info["scheme"]) if info["scheme"] != "none" else None) \
             if info["crf"] else None
@@ -75,14 +84,17 @@ class Tagger(nn.Module):
     def forward(self, batch: TagBatch) -> torch.Tensor:
         """Per-token tag scores (B, T, K)."""
         words = batch.words
-        if self.training and self.word_dropout > 0:
-            drop = (torch.rand(words.shape, device=words.device) < self.word_dropout) & (words > 1)
+        if self.training and self.drop_chance is not None:
+            drop = torch.rand(words.shape, device=words.device) < self.drop_chance[words]
             words = words.masked_fill(drop, 1)  # <unk>
         x = self.word_embed(words)
         if self.chars is not None:
             per_form = self.chars(batch.chars, batch.char_lengths)
             x = torch.cat([x, per_form[batch.forms]], dim=-1)
-        out, _ = self.encoder(self.dropout(x), batch.lengths)
+        if self.packed:
+            out, _ = self.encoder(self.dropout(x), batch.lengths)
+        else:
+            out = self.encoder(self.dropout(x), batch.lengths)
         return self.head(self.dropout(out))
 
     def mask(self, batch: TagBatch) -> torch.Tensor:
@@ -103,10 +115,11 @@ class Tagger(nn.Module):
 
 
 class TaggingModule(TaskModule):
-    def __init__(self, cfg: RunConfig, info: dict[str, Any], pretrained: torch.Tensor | None = None):
+    def __init__(self, cfg: RunConfig, info: dict[str, Any], pretrained: torch.Tensor | None = None,
+                 word_counts: torch.Tensor | None = None):
         super().__init__(cfg)
         self.info = info
-        self.net = Tagger(info, cfg.options, cfg.backbone, pretrained)
+        self.net = Tagger(info, cfg.options, cfg.backbone, pretrained, word_counts)
         entity = info["scheme"] != "none"
         self.val_scores = TaggingScores(info["tags"], entity, with_report=True)
         self.test_scores = TaggingScores(info["tags"], entity, with_report=True)

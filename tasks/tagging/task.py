@@ -53,7 +53,7 @@ class TaggingTask(Task):
         return TaggingDataModule(cfg)
 
     def model(self, cfg: RunConfig, datamodule: TaggingDataModule) -> TaggingModule:
-        return TaggingModule(cfg, datamodule.info, datamodule.pretrained)
+        return TaggingModule(cfg, datamodule.info, datamodule.pretrained, datamodule.word_counts)
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: TaggingDataModule, data: str) -> TaggingDataModule:
         return TaggingDataModule(cfg, info=trained.info, evaluate=data)
