@@ -168,7 +168,7 @@ def main() -> int:
                      None, None, None))
 
     def fmt(v, spec):
-        return format(v, spec) if v is not None else "-"
+        return format(v, spec) if v is not None else "-".rjust(int(spec.rstrip("dfs").split(".")[0]))
 
     print(f"\nJSB Chorales quarter ({data.name}), torch threads {torch.get_num_threads()}")
     print(f"{'model':<32}{'val NLL':>9}{'test NLL':>10}{'test acc':>10}{'fit s':>8}{'frames/s':>10}{'epochs':>8}")

@@ -313,6 +313,7 @@ def test_cli_train_predict_evaluate_on_a_slice(data_root, tmp_path):
     assert results["data"]["test_steps"] == sum(len(p) for p in full["test"][:4])
     assert results["baseline"]["name"] == "repeat_previous" and "key_frequency" in results["baseline"]["others"]
     assert math.isfinite(results["metrics"]["test"]["nll"])
+    assert results["outputs"] == ["sample.mid"] and (run_dir / "sample.mid").read_bytes()[:4] == b"MThd"
 
     done = run_cli("--checkpoint", str(run_dir), "--predict", "C4+E4+G4 D4+G4+B4", "--length", "8",
                    "--pieces", "2", "--gen-seed", "7", "--musicxml", "--output", str(tmp_path / "piece.mid"),

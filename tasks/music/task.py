@@ -137,6 +137,13 @@ class MusicTask(Task):
         output["files"] = written
         return written
 
+    def write_outputs(self, run_dir: Path, model: MusicModule, datamodule: MusicDataModule) -> list[str]:
+        """A piece sampled from the trained model with no primer, to listen to at once."""
+        opts, info = model.cfg.options, model.info
+        roll = generate(model, parse_primer("-", info["step_ql"]), opts.length, opts.temperature, opts.gen_seed)[0]
+        write_score(roll, info["step_ql"], run_dir / "sample.mid", opts.bpm)
+        return ["sample.mid"]
+
     def render_prediction(self, output: dict[str, Any]) -> str:
         return json.dumps(output)
 
