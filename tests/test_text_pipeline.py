@@ -121,12 +121,26 @@ def test_bucket_sampler_is_seeded_and_reshuffles_per_epoch():
     lengths = list(range(200))
     a = LengthBucketSampler(lengths, 16, shuffle=True, seed=1, bucket_size_multiplier=4)
     b = LengthBucketSampler(lengths, 16, shuffle=True, seed=1, bucket_size_multiplier=4)
-    assert list(a) == list(b)
     first = list(a)
-    a.set_epoch(1)
-    assert list(a) != first
+    assert first == list(b)
+    assert list(a) != first  # each pass is a new epoch
+    a.set_epoch(0)
+    assert list(a) == first
+    a.set_epoch(5)
+    b.set_epoch(5)
+    assert list(a) == list(b)
     dropped = LengthBucketSampler(lengths, 16, shuffle=True, drop_last=True)
     assert len(dropped) == 12 and all(len(batch) == 16 for batch in dropped)
+
+
+def test_lightning_sets_the_bucket_samplers_epoch():
+    from lightning.fabric.utilities.data import _set_sampler_epoch
+    from torch.utils.data import DataLoader
+
+    sampler = LengthBucketSampler(list(range(100)), 8, shuffle=True)
+    loader = DataLoader(list(range(100)), batch_sampler=sampler)
+    _set_sampler_epoch(loader, 7)
+    assert sampler.epoch == 7
 
 
 def test_bucket_sampler_without_shuffle_sorts_longest_first():

@@ -128,7 +128,7 @@ class LengthBucketSampler(Sampler[list[int]]):
 
     Shuffled: each epoch the examples are permuted (seeded by ``seed + epoch``), cut into pools of
     ``batch_size * bucket_size_multiplier``, each pool sorted by length and cut into batches, and the
-    batches' order shuffled. Not shuffled: all examples sorted by length (longest first), so evaluation
+    batches' order shuffled; each pass advances the epoch unless ``set_epoch`` sets it. Not shuffled: all examples sorted by length (longest first), so evaluation
     pads least; the order is deterministic.
     """
 
@@ -146,6 +146,12 @@ class LengthBucketSampler(Sampler[list[int]]):
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    @property
+    def sampler(self) -> "LengthBucketSampler":
+        # Lightning calls set_epoch on a DataLoader's sampler and on its batch_sampler.sampler only, not
+        # on the batch sampler itself: this makes it reach us (and set the right epoch after a resume).
+        return self
 
     def _order(self) -> torch.Tensor:
         if not self.shuffle:
@@ -170,7 +176,9 @@ class LengthBucketSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
+        batches = self._batches()
+        self.epoch += 1  # a plain loop that never calls set_epoch still gets a new order each pass
+        return iter(batches)
 
     def __len__(self) -> int:
         n = len(self.lengths)

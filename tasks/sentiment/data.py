@@ -8,7 +8,7 @@ names live in ``state_dict()`` so a trained run reads new text exactly as it rea
 from __future__ import annotations
 
 import math
-import warnings
+import sys
 from typing import Any, Sequence
 
 import torch
@@ -250,9 +250,10 @@ class SentimentDataModule(TaskDataModule):
             ids.append(torch.tensor(seq or [self.vocab.unk_index], dtype=torch.long))
         if cut:
             self.truncated[split] = cut
-            warnings.warn(f"{split}: {cut} of {len(tokens)} texts are longer than --max-length "
-                          f"{self.opts.max_length} tokens and were cut (keeping {self.opts.truncate.replace('_', '+')})",
-                          stacklevel=2)
+            # one line, in the style of the CLI's errors (a parent process reads stderr)
+            print(f"warning: {split}: {cut} of {len(tokens)} texts are longer than --max-length "
+                  f"{self.opts.max_length} tokens and were cut (keeping {self.opts.truncate.replace('_', '+')})",
+                  file=sys.stderr)
         return TextLabelDataset(ids, targets)
 
     # --- loaders -------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-"""The text classifier: embedding -> recurrent encoder (packed) -> pooling -> dropout -> classifier.
+"""The text classifier: embedding -> recurrent encoder -> pooling -> dropout -> classifier.
 
-Padded positions never count: the encoder is packed by ``lengths``, max/mean/attention pooling mask
-them out, and the loss and metrics see one prediction per text. Two classes use one logit with a
+Padded positions never count: the encoder never lets them reach a real step's state (padded
+recurrence or packing, by ``lengths``), max/mean/attention pooling mask them out, and the loss and metrics see one prediction per text. Two classes use one logit with a
 sigmoid and binary cross-entropy (the seed's Dense(1, sigmoid)); more classes use softmax.
 """
 
@@ -16,6 +16,69 @@ from torchmetrics.classification import (BinaryAUROC, MulticlassAccuracy, Multic
 from suite.backbones import RecurrentBackbone, glorot_linear_
 from suite.config import RunConfig
 from suite.task import TaskModule
+
+
+def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Reverse each sequence within its own length; padded steps stay at the end."""
+    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
+    n = lengths.to(x.device).unsqueeze(1)
+    index = torch.where(steps < n, n - 1 - steps, steps)
+    return x.gather(1, index.unsqueeze(-1).expand_as(x))
+
+
+class PaddedRecurrence(nn.Module):
+    """A stacked, optionally bidirectional recurrence over right-padded batches, without packing.
+
+    A recurrence reads left to right, so its outputs at a sequence's real steps never depend on the
+    padding after them; the backward direction reads each sequence reversed within its own length, so
+    the same holds for it. Results therefore equal packing's, while each direction runs as one fused
+    kernel call over the whole batch: on CPU, PyTorch's packed kernels step through shrinking batches
+    and are several times slower than the unpacked ones (measured: bench/sentiment.py).
+    """
+
+    def __init__(self, input_size: int, cfg):
+        super().__init__()
+        self.directions = 2 if cfg.bidirectional else 1
+        self.layer_dropout = nn.Dropout(cfg.dropout)
+        size = input_size
+        self.layers = nn.ModuleList()
+        for _ in range(cfg.layers):
+            self.layers.append(nn.ModuleList(
+                RecurrentBackbone(size, cfg, layers=1, bidirectional=False, dropout=0.0)
+                for _ in range(self.directions)))
+            size = cfg.hidden * self.directions
+        self.output_size = size
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Outputs ``(B, T, H*dirs)``, zero at padded steps, and each sequence's final states
+        (forward at its last real step, backward at its first) ``(B, H*dirs)``."""
+        lengths = lengths.to(x.device)
+        valid = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+        rows = torch.arange(x.shape[0], device=x.device)
+        for depth, directions in enumerate(self.layers):
+            if depth:
+                x = self.layer_dropout(x)
+            forward, _ = directions[0](x)
+            outputs = [forward]
+            if self.directions == 2:
+                backward, _ = directions[1](reverse_padded(x, lengths))
+                outputs.append(reverse_padded(backward, lengths))
+            x = torch.cat(outputs, dim=-1) * valid
+        last = [outputs[0][rows, lengths - 1]] + ([outputs[1][:, 0]] if self.directions == 2 else [])
+        return x, torch.cat(last, dim=-1)
+
+
+class PackedRecurrence(nn.Module):
+    """RecurrentBackbone with packing (cuDNN's packed kernels are fast; PyTorch's CPU ones are not)."""
+
+    def __init__(self, input_size: int, cfg):
+        super().__init__()
+        self.rnn = RecurrentBackbone(input_size, cfg)
+        self.output_size = self.rnn.output_size
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        outputs, state = self.rnn(x, lengths)
+        return outputs, self.rnn.last_hidden(state)
 
 
 class WordDropout(nn.Module):
@@ -74,7 +137,8 @@ class SentimentModule(TaskModule):
         with torch.no_grad():
             self.embedding.weight[0].zero_()
         self.word_dropout = WordDropout(opts.embedding_dropout)
-        self.encoder = RecurrentBackbone(dim, cfg.backbone)
+        recurrence = PackedRecurrence if opts.recurrence == "packed" else PaddedRecurrence
+        self.encoder = recurrence(dim, cfg.backbone)
         self.pool = Pooling(opts.pooling, self.encoder.output_size)
         self.bag = opts.bag_of_embeddings
         features = self.pool.output_size + (dim if self.bag else 0)
@@ -97,8 +161,7 @@ class SentimentModule(TaskModule):
         """Features for the classifier and, for attention pooling, the weights over tokens."""
         mask = ids != 0
         x = self.word_dropout(self.embedding(ids))
-        outputs, state = self.encoder(x, lengths)
-        last = self.encoder.last_hidden(state) if self.pool.kind == "last" else None
+        outputs, last = self.encoder(x, lengths)
         pooled, weights = self.pool(outputs, lengths.to(ids.device), mask, last)
         if self.bag:
             pooled = torch.cat([pooled, x.sum(dim=1) / lengths.to(x.device, x.dtype).unsqueeze(-1)], dim=-1)
