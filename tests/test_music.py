@@ -151,9 +151,13 @@ def test_collate_feeds_each_step_the_previous_one():
     assert (inputs[:, 0] == 0).all() and (inputs[0, 1:] == 1).all()
 
 
-def test_note_lists_and_primer_parsing():
+def test_note_lists_and_primer_parsing(tmp_path):
     roll = parse_note_list("C4+E4+G4 r 62,65 Bb2")
     assert [list(np.flatnonzero(f) + LOW) for f in roll] == [[60, 64, 67], [], [62, 65], [46]]
+    primer_file = write_score(roll, 0.5, tmp_path / "my primer.mid")
+    assert (parse_primer(str(primer_file), 0.5) == roll).all()
+    with pytest.raises(UserError, match="primer file .*none.mid not found"):
+        parse_primer(str(tmp_path / "none.mid"), 0.5)
     assert len(parse_primer("-", 1.0)) == 0
     with pytest.raises(UserError, match="step 2: 'X9'"):
         parse_note_list("C4 X9")

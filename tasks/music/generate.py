@@ -46,10 +46,10 @@ def parse_primer(raw: str, step_ql: float) -> np.ndarray:
     if text in NO_PRIMER:
         return np.zeros((0, KEYS), dtype=np.uint8)
     path = Path(text).expanduser()
-    if path.suffix.lower() in SCORE_SUFFIXES and " " not in text:
-        if not path.is_file():
-            raise UserError(f"--predict: primer file {path} not found")
+    if path.is_file():
         return music21_steps(path, step_ql)
+    if path.suffix.lower() in SCORE_SUFFIXES:
+        raise UserError(f"--predict: primer file {path} not found")
     return parse_note_list(text)
 
 
