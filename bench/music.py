@@ -35,7 +35,6 @@ from torch.nn import functional as F
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from suite.backbones import RecurrentBackbone  # noqa: E402
 from suite.config import build_run_config  # noqa: E402
 from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
