@@ -293,6 +293,9 @@ def test_trained_state_predicts_like_the_trained_model(tmp_path, data_root):
     text = "the plot is thin but the cast is wonderful"
     assert TASK.predict(restored, text) == TASK.predict(model, text)
     assert set(TASK.predict(model, text)["probabilities"]) == {"neg", "pos"}
+    long_answer = TASK.predict(model, "good " * 450)
+    assert long_answer["tokens"] == 450 and "the model reads 400 (head+tail)" in long_answer["warning"]
+    assert "warning:" in TASK.render_prediction(long_answer)
     evaluation = TASK.evaluation_datamodule(cfg, dm, str(data_root / "sentiment/rt_polarity"))
     evaluation.setup("test")
     assert evaluation.vocab == dm.vocab and len(evaluation.test_set) == 10662
