@@ -213,3 +213,22 @@ def test_baseline_is_the_most_frequent_tag_per_word(tmp_path, data_root):
 def test_long_words_keep_prefix_and_suffix():
     assert clip_word("internationalisation", 10) == "inter" + "ation"
     assert clip_word("short", 10) == "short"
+
+
+def write_conll(path: Path, sentences: int, tag: str = "B-X") -> Path:
+    path.write_text("".join(f"w{i} {tag}\nand O\n\n" for i in range(sentences)), encoding="utf-8")
+    return path
+
+
+def test_explicit_split_files_and_a_carved_validation_split(tmp_path):
+    files = {split: write_conll(tmp_path / f"{split}.txt", n) for split, n in (("train", 20), ("val", 5), ("test", 7))}
+    cfg = build_run_config(TASK, explicit={f"options.{k}": str(v) for k, v in files.items()})
+    assert cfg.options.data.endswith("ud_english_ewt") and cfg.preset is None  # the default, not read
+    dm = TASK.datamodule(cfg)
+    dm.setup("fit")
+    assert dm.sizes() == {"train": 20, "val": 5, "test": 7}
+    assert dm.info["scheme"] == "bio" and dm.info["crf"] is True
+    one = build_run_config(TASK, explicit={"options.data": str(files["train"])})
+    dm = TASK.datamodule(one)
+    dm.setup("fit")
+    assert dm.sizes() == {"train": 18, "val": 2, "test": 2} and "validation" in dm.test_split

@@ -24,7 +24,7 @@ def ewt_run(tmp_path_factory, data_root):
     cwd = tmp_path_factory.mktemp("ewt")
     slice_corpus(data_root, cwd / "ewt", "ud_english_ewt",
                  ["en_ewt-ud-train.conllu", "en_ewt-ud-dev.conllu", "en_ewt-ud-test.conllu"], [400, 100, 100])
-    done = run_cli("--task", "tagging", "--data", "ewt", "--max-epochs", "3", "--lr", "0.005", *SMALL,
+    done = run_cli("--task", "tagging", "--data", "ewt", "--max-epochs", "6", "--lr", "0.01", "--schedule", "none", *SMALL,
                    "--run-dir", "run", cwd=cwd)
     assert done.returncode == 0, done.stderr
     return cwd, cwd / "run", done
@@ -39,7 +39,7 @@ def test_pos_tagger_learns_and_reports_beside_the_baseline(ewt_run):
     test, base = results["metrics"]["test"], results["baseline"]
     assert base["name"] == "most_frequent_tag"
     assert 0.6 < base["test"]["accuracy"] < 0.95
-    assert test["score"] == test["accuracy"] > 0.6  # three small epochs on 400 sentences
+    assert test["score"] == test["accuracy"] > 0.7  # six small epochs on 400 sentences
     assert "f1" not in test and "f1/NOUN" in test and "f1/NOUN" in base["test"]
     assert "baseline: most_frequent_tag" in done.stdout
     report = json.loads((run_dir / "report.json").read_text())

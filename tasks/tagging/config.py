@@ -92,8 +92,16 @@ EWT_PRESET = {
     "options.tag_column": "upos",
 }
 
+# WNUT-17 is small (3,394 training tweets) and its dev/test come from other sites: more, smaller
+# updates and stronger regularisation. At the shared defaults (batch 32, 15 epochs, dropout 0.33)
+# the model was still underfitting (dev F1 0.19); these reached dev F1 0.31 (docs/tasks/tagging.md).
 WNUT17_PRESET = {
     "options.data": WNUT17,
     "options.scheme": "bio",
     "options.crf": "on",
+    "options.feature_dropout": 0.5,
+    "options.word_dropout": 1.0,
+    "train.batch_size": 16,
+    "train.max_epochs": 40,
+    "train.patience": 8,
 }

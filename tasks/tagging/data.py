@@ -123,20 +123,21 @@ class TaggingDataModule(TaskDataModule):
         splits: dict[str, list[Sentence]] = {}
         data = opts.data
         files: dict[str, str] = {}
-        if data:
+        if data and not opts.train:  # --train names the splits itself; --data (maybe the default) is unused
             path = Path(data)
             if path.is_dir():
                 files = {k: str(v) for k, v in find_splits(path).items()}
-                if "train" not in files and not opts.train:
+                if "train" not in files:
                     raise DataError(data, "no training file found by name (a file with 'train' in its name); "
                                           "name it with --train")
             elif path.exists():
                 files = {"train": data}
-            elif not looks_like_path(data) and not opts.train:
+            elif not looks_like_path(data):
                 splits = read_hub(data, opts.token_column, opts.tag_column)
                 self.sources = {k: f"{data}[{k}]" for k in splits}
-            elif not opts.train:
-                raise DataError(data, "file or folder not found (is --data-root right?)")
+            else:
+                raise DataError(data, "file or folder not found (relative paths are also looked up under "
+                                      "--data-root / $RNN_SUITE_DATA)")
         files.update({k: getattr(opts, k) for k in ("train", "val", "test") if getattr(opts, k)})
         for split, file in files.items():
             splits[split] = read_file(file, opts.format, opts.token_column, opts.tag_column)
