@@ -128,10 +128,14 @@ def render_sentence(sentence: dict[str, Any]) -> str:
     if sentence["scheme"] != "none":
         if sentence["entities"]:
             lines.append("entities:")
-            lines += [f"  {e['type']}: {e['text']} (tokens {e['start'] + 1}-{e['end']})" for e in sentence["entities"]]
+            lines += [f"  {e['type']}: {e['text']} ({span(e['start'] + 1, e['end'])})" for e in sentence["entities"]]
         else:
             lines.append("entities: none")
     return "\n".join(lines)
+
+
+def span(first: int, last: int) -> str:
+    return f"token {first}" if first == last else f"tokens {first}-{last}"
 
 
 def score_baseline(table: dict[str, Any], dataset: TaggedSentences, info: dict[str, Any]) -> dict[str, float]:
