@@ -117,7 +117,7 @@ class MusicDataModule(TaskDataModule):
         self.val_set = PieceDataset(rolls["valid"], events)
         self.test_set = PieceDataset(rolls["test"], events) if rolls["test"] else None
         self.info["pieces"] = {k: len(v) for k, v in rolls.items()}
-        self.info["steps"] = {k: int(sum(len(r) for r in v)) for k, v in rolls.items()}
+        self.info["steps"] = {k: int(sum(len(r) for r in v)) for k, v in rolls.items() if v}
 
     def sizes(self) -> dict[str, int]:
         sizes = super().sizes()
