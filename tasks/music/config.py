@@ -17,8 +17,9 @@ class MusicConfig:
                              "JSON file (train/valid/test lists of steps of MIDI pitches), a MATLAB .mat "
                              "piano roll (traindata/validdata/testdata, T x 88), a folder of MIDI/MusicXML/"
                              "ABC files, or one such file", path=True)
-    step: str = option("quarter", "time step when reading MIDI/MusicXML/ABC through music21 (JSON and .mat "
-                                  "rolls keep their own resolution)", choices=tuple(STEPS))
+    step: str = option("quarter", "time step: MIDI/MusicXML/ABC are sampled at it; JSON and .mat rolls keep "
+                                  "their own and are taken to be at it when music is written",
+                       choices=tuple(STEPS))
     split: str = option("0.8,0.1,0.1", "train,valid,test fractions for sources without their own split "
                                        "(the corpus, folders); pieces are assigned in a fixed shuffled order")
     representation: str = option("frames", "frames: 88-key piano-roll frames (polyphonic, the benchmark's); "
