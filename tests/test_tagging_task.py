@@ -42,8 +42,9 @@ def test_pos_tagger_learns_and_reports_beside_the_baseline(ewt_run):
     assert test["score"] == test["accuracy"] > 0.7  # six small epochs on 400 sentences
     assert "f1" not in test and "f1/NOUN" in test and "f1/NOUN" in base["test"]
     assert "baseline: most_frequent_tag" in done.stdout
-    report = json.loads((run_dir / "report.json").read_text())
+    report = results["report"]
     assert report["per"] == "tag" and report["test"]["NOUN"]["support"] > 100
+    assert report["test"]["NOUN"]["f1"] == pytest.approx(test["f1/NOUN"], abs=1e-6)
     rows = [line.split("\t") for line in (run_dir / "test_predictions.conll").read_text().splitlines() if line]
     assert len(rows) == sum(1 for _ in rows) and all(len(r) == 3 for r in rows)
     accuracy = sum(r[1] == r[2] for r in rows) / len(rows)
@@ -75,6 +76,7 @@ def test_evaluate_on_another_file(ewt_run, tmp_path, data_root):
     done = run_cli("--checkpoint", str(run_dir), "--evaluate", str(other), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
+    assert report["report"]["test"]["NOUN"]["support"] > 0
     assert report["examples"] == 80 and 0.5 < report["metrics"]["accuracy"] <= 1
     assert report["baseline"]["name"] == "most_frequent_tag"
 
@@ -92,7 +94,7 @@ def test_entity_tagger_with_crf_end_to_end(tmp_path, data_root):
     assert set(test) >= {"accuracy", "precision", "recall", "f1", "score", "f1/person"}
     assert test["score"] == test["f1"] and 0 <= test["f1"] <= 1 and test["accuracy"] > 0.8
     assert set(base) >= {"f1", "precision", "recall"}
-    assert json.loads((tmp_path / "run" / "report.json").read_text())["crf"] is True
+    assert results["report"]["crf"] is True and results["report"]["per"] == "entity_type"
     done = run_cli("--checkpoint", "run", "--predict", "Barack Obama visited Paris and Google yesterday",
                    cwd=tmp_path)
     assert done.returncode == 0, done.stderr

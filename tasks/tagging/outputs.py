@@ -1,8 +1,7 @@
-"""Files a finished run writes: the per-tag report and the test predictions in CoNLL columns."""
+"""What a finished run adds: the per-tag report (results.json) and the test predictions in CoNLL columns."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -13,13 +12,13 @@ from .models import TaggingModule
 BATCH = 128
 
 
-def write_report(path: Path, model: TaggingModule, datamodule: TaggingDataModule) -> str:
-    """Precision, recall, F1 and support per entity type (BIO/BIOES) or per tag, for val and test."""
+def per_tag_report(model: TaggingModule, datamodule: TaggingDataModule) -> dict:
+    """Precision, recall, F1, support and predicted count per entity type (BIO/BIOES) or per tag, for
+    the splits last scored (validation and test after training; the evaluated data for --evaluate)."""
     kind = "entity_type" if model.info["scheme"] != "none" else "tag"
-    report = {"per": kind, "scheme": model.info["scheme"], "crf": model.info["crf"],
-              "test_split": datamodule.test_split, **{split: model.reports.get(split, {}) for split in ("val", "test")}}
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    return path.name
+    return {"per": kind, "scheme": model.info["scheme"], "crf": model.info["crf"],
+            "test_split": datamodule.test_split, **{split: model.reports[split] for split in ("val", "test")
+                                                    if split in model.reports}}
 
 
 def predicted_tags(model: TaggingModule, dataset: TaggedSentences) -> list[list[str]]:

@@ -65,10 +65,14 @@ class TaggingTask(Task):
         return Baseline("most_frequent_tag", scores["val"], scores["test"])
 
     def write_outputs(self, run_dir: Path, model: TaggingModule, datamodule: TaggingDataModule) -> list[str]:
-        from .outputs import write_predictions, write_report
+        from .outputs import write_predictions
 
-        return [write_report(run_dir / "report.json", model, datamodule),
-                write_predictions(run_dir / "test_predictions.conll", model, datamodule.test_set)]
+        return [write_predictions(run_dir / "test_predictions.conll", model, datamodule.test_set)]
+
+    def report(self, model: TaggingModule, datamodule: TaggingDataModule) -> dict[str, Any]:
+        from .outputs import per_tag_report
+
+        return per_tag_report(model, datamodule)
 
     # --- interactive prediction --------------------------------------------------------------------
     def example_input(self, cfg: RunConfig) -> str:
