@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from suite.backbones import RecurrentBackbone, count_parameters, keras_init_
+from suite.backbones import PackedRecurrence, PaddedRecurrence, RecurrentBackbone, count_parameters, keras_init_
 from suite.config import BackboneConfig
 
 CELLS = ("rnn", "lstm", "gru")
@@ -283,3 +283,23 @@ def test_overrides_replace_config_fields():
     assert (bb.hidden_size, bb.directions, bb.output_size) == (12, 2, 24)
     assert isinstance(bb.rnn, nn.GRU)
     assert cfg.hidden == 8  # the caller's config is not mutated
+
+
+@pytest.mark.parametrize("cell,layers,bidirectional", [("gru", 2, True), ("lstm", 1, True), ("rnn", 2, False)])
+def test_padded_recurrence_equals_packing(cell, layers, bidirectional):
+    """The unpacked recurrence (fast on CPU) gives packing's outputs and final states, weight for weight."""
+    torch.manual_seed(0)
+    cfg = BackboneConfig(cell=cell, hidden=6, layers=layers, bidirectional=bidirectional)
+    packed, padded = PackedRecurrence(5, cfg), PaddedRecurrence(5, cfg)
+    fused = packed.rnn.rnn
+    for depth, directions in enumerate(padded.layers):
+        for d, single in enumerate(directions):
+            suffix = "_reverse" if d else ""
+            for name, param in single.rnn.named_parameters():
+                param.data.copy_(getattr(fused, name.replace("_l0", f"_l{depth}") + suffix))
+    lengths = torch.tensor([7, 3, 12, 1, 12])
+    x = torch.randn(5, 12, 5)
+    out_packed, last_packed = packed(x, lengths)
+    out_padded, last_padded = padded(x, lengths)
+    torch.testing.assert_close(out_padded, out_packed, rtol=0, atol=1e-5)
+    torch.testing.assert_close(last_padded, last_packed, rtol=0, atol=1e-5)

@@ -300,26 +300,3 @@ def test_trained_state_predicts_like_the_trained_model(tmp_path, data_root):
     evaluation.setup("test")
     assert evaluation.vocab == dm.vocab and len(evaluation.test_set) == 10662
     assert dataclasses.asdict(cfg.options)["data"].endswith("rt_polarity")
-
-
-@pytest.mark.parametrize("cell,layers,bidirectional", [("gru", 2, True), ("lstm", 1, True), ("rnn", 2, False)])
-def test_padded_recurrence_equals_packing(cell, layers, bidirectional):
-    """The unpacked recurrence (fast on CPU) gives packing's outputs and final states, weight for weight."""
-    from suite.config import BackboneConfig
-    from tasks.sentiment.models import PackedRecurrence, PaddedRecurrence
-
-    torch.manual_seed(0)
-    cfg = BackboneConfig(cell=cell, hidden=6, layers=layers, bidirectional=bidirectional)
-    packed, padded = PackedRecurrence(5, cfg), PaddedRecurrence(5, cfg)
-    fused = packed.rnn.rnn
-    for depth, directions in enumerate(padded.layers):
-        for d, single in enumerate(directions):
-            suffix = "_reverse" if d else ""
-            for name, param in single.rnn.named_parameters():
-                param.data.copy_(getattr(fused, name.replace("_l0", f"_l{depth}") + suffix))
-    lengths = torch.tensor([7, 3, 12, 1, 12])
-    x = torch.randn(5, 12, 5)
-    out_packed, last_packed = packed(x, lengths)
-    out_padded, last_padded = padded(x, lengths)
-    torch.testing.assert_close(out_padded, out_packed, rtol=0, atol=1e-5)
-    torch.testing.assert_close(last_padded, last_packed, rtol=0, atol=1e-5)

@@ -13,72 +13,9 @@ from torch import nn
 from torchmetrics.classification import (BinaryAUROC, MulticlassAccuracy, MulticlassConfusionMatrix,
                                          MulticlassF1Score)
 
-from suite.backbones import RecurrentBackbone, glorot_linear_
+from suite.backbones import PackedRecurrence, PaddedRecurrence, glorot_linear_
 from suite.config import RunConfig
 from suite.task import TaskModule
-
-
-def reverse_padded(x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-    """Reverse each sequence within its own length; padded steps stay at the end."""
-    steps = torch.arange(x.shape[1], device=x.device).unsqueeze(0)
-    n = lengths.to(x.device).unsqueeze(1)
-    index = torch.where(steps < n, n - 1 - steps, steps)
-    return x.gather(1, index.unsqueeze(-1).expand_as(x))
-
-
-class PaddedRecurrence(nn.Module):
-    """A stacked, optionally bidirectional recurrence over right-padded batches, without packing.
-
-    A recurrence reads left to right, so its outputs at a sequence's real steps never depend on the
-    padding after them; the backward direction reads each sequence reversed within its own length, so
-    the same holds for it. Results therefore equal packing's, while each direction runs as one fused
-    kernel call over the whole batch: on CPU, PyTorch's packed kernels step through shrinking batches
-    and are several times slower than the unpacked ones (measured: bench/sentiment.py).
-    """
-
-    def __init__(self, input_size: int, cfg):
-        super().__init__()
-        self.directions = 2 if cfg.bidirectional else 1
-        self.layer_dropout = nn.Dropout(cfg.dropout)
-        size = input_size
-        self.layers = nn.ModuleList()
-        for _ in range(cfg.layers):
-            self.layers.append(nn.ModuleList(
-                RecurrentBackbone(size, cfg, layers=1, bidirectional=False, dropout=0.0)
-                for _ in range(self.directions)))
-            size = cfg.hidden * self.directions
-        self.output_size = size
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Outputs ``(B, T, H*dirs)``, zero at padded steps, and each sequence's final states
-        (forward at its last real step, backward at its first) ``(B, H*dirs)``."""
-        lengths = lengths.to(x.device)
-        valid = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
-        rows = torch.arange(x.shape[0], device=x.device)
-        for depth, directions in enumerate(self.layers):
-            if depth:
-                x = self.layer_dropout(x)
-            forward, _ = directions[0](x)
-            outputs = [forward]
-            if self.directions == 2:
-                backward, _ = directions[1](reverse_padded(x, lengths))
-                outputs.append(reverse_padded(backward, lengths))
-            x = torch.cat(outputs, dim=-1) * valid
-        last = [outputs[0][rows, lengths - 1]] + ([outputs[1][:, 0]] if self.directions == 2 else [])
-        return x, torch.cat(last, dim=-1)
-
-
-class PackedRecurrence(nn.Module):
-    """RecurrentBackbone with packing (cuDNN's packed kernels are fast; PyTorch's CPU ones are not)."""
-
-    def __init__(self, input_size: int, cfg):
-        super().__init__()
-        self.rnn = RecurrentBackbone(input_size, cfg)
-        self.output_size = self.rnn.output_size
-
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs, state = self.rnn(x, lengths)
-        return outputs, self.rnn.last_hidden(state)
 
 
 class WordDropout(nn.Module):
