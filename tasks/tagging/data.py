@@ -77,19 +77,6 @@ class TaggedSentences(Dataset):
         return TagBatch(words, chars, char_lengths, forms, tags, lengths)
 
 
-class EpochBucketSampler(LengthBucketSampler):
-    """Reshuffles by the trainer's epoch: Lightning calls ``set_epoch`` only on a batch sampler's inner
-    ``sampler``, never on a batch sampler itself, so without this every epoch would repeat one order."""
-
-    def __init__(self, *args, epoch_of, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.epoch_of = epoch_of
-
-    def __iter__(self):
-        self.set_epoch(self.epoch_of())
-        return super().__iter__()
-
-
 def encode_sentences(tokens_list: list[list[str]], info: dict[str, Any]) -> TaggedSentences:
     """Unlabelled sentences (for prediction) in the trained model's vocabularies."""
     sentences = [Sentence(list(t), [info["tags"][0]] * len(t), 0) for t in tokens_list]
@@ -264,13 +251,9 @@ class TaggingDataModule(TaskDataModule):
     # --- loaders --------------------------------------------------------------------------------------
     def _loader(self, dataset: TaggedSentences, shuffle: bool) -> DataLoader:
         train = self.cfg.train
-        sampler = EpochBucketSampler(dataset.lengths, train.batch_size, shuffle=shuffle, seed=train.seed,
-                                     epoch_of=self._current_epoch)
+        sampler = LengthBucketSampler(dataset.lengths, train.batch_size, shuffle=shuffle, seed=train.seed)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate,
                           num_workers=train.num_workers, persistent_workers=train.num_workers > 0)
-
-    def _current_epoch(self) -> int:
-        return self.trainer.current_epoch if self.trainer is not None else 0
 
     def train_dataloader(self):
         return self._loader(self.train_set, shuffle=True)

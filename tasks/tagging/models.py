@@ -9,13 +9,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from suite.backbones import RecurrentBackbone
+from suite.backbones import PackedRecurrence, PaddedRecurrence, RecurrentBackbone
 from suite.config import BackboneConfig, RunConfig
 from suite.task import TaskModule
 
 from .crf import CRF
 from .data import TagBatch
-from .encoder import PaddedBiRNN
 from .metrics import TaggingScores
 from .schemes import allowed_transitions
 
@@ -75,8 +74,8 @@ class Tagger(nn.Module):
             self.register_buffer("drop_chance", chance, persistent=False)
         else:
             self.drop_chance = None
-        self.packed = opts.packed
-        self.encoder = RecurrentBackbone(features, backbone) if opts.packed else PaddedBiRNN(features, backbone)
+        recurrence = PackedRecurrence if opts.packed else PaddedRecurrence  # equal outputs; padded is faster on CPU
+        self.encoder = recurrence(features, backbone)
         self.head = nn.Linear(self.encoder.output_size, len(tags))
         self.crf = CRF(len(tags), allowed_transitions(tags, info["scheme"]) if info["scheme"] != "none" else None) \
             if info["crf"] else None
@@ -91,10 +90,7 @@ class Tagger(nn.Module):
         if self.chars is not None:
             per_form = self.chars(batch.chars, batch.char_lengths)
             x = torch.cat([x, per_form[batch.forms]], dim=-1)
-        if self.packed:
-            out, _ = self.encoder(self.dropout(x), batch.lengths)
-        else:
-            out = self.encoder(self.dropout(x), batch.lengths)
+        out, _ = self.encoder(self.dropout(x), batch.lengths)
         return self.head(self.dropout(out))
 
     def mask(self, batch: TagBatch) -> torch.Tensor:
