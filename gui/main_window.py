@@ -340,5 +340,6 @@ class MainWindow(QMainWindow):
             self.process.stop()
             if not self.process.process.waitForFinished(30000):
                 self.process.kill()
+        self.predict_panel.shutdown()  # a prediction still running would abort the process on exit
         self._save()
         event.accept()

@@ -43,6 +43,7 @@ class PredictPanel(QWidget):
         self.model: TrainedModel | None = None
         self.job: Job | None = None
         self._pending = None
+        self._closed = False
         self.title = QLabel("Choose a finished run in the Runs tab and press “Try it”.", self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -59,6 +60,8 @@ class PredictPanel(QWidget):
         self._start(lambda: TrainedModel(run_dir), self._loaded)
 
     def _start(self, fn, on_done) -> None:
+        if self._closed:
+            return
         if self.job is not None and self.job.isRunning():
             self._pending = (fn, on_done)
             return
@@ -83,6 +86,16 @@ class PredictPanel(QWidget):
             self._layout.takeAt(2)  # the stretch that kept the empty page tidy
         self._layout.insertWidget(2, self.body, 1)
         self.body.start(model.task.example_input(model.cfg) or "")
+
+    def shutdown(self) -> None:
+        """No new jobs; wait for the running one (Qt aborts the process if a running thread is destroyed)."""
+        self._closed, self._pending = True, None
+        if self.job is not None:
+            self.job.wait()
+
+    def closeEvent(self, event) -> None:
+        self.shutdown()
+        super().closeEvent(event)
 
     def ask(self, raw: str, on_done) -> None:
         """Run a prediction in the background; ``on_done(output)`` on the GUI thread."""

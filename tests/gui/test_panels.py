@@ -142,3 +142,22 @@ def test_plots_follow_a_palette_change(make, qtbot):
         assert axis.pen().color() == QColor(230, 230, 230)
     finally:
         app.setPalette(old)
+
+
+def test_closing_the_prediction_panel_waits_for_its_job_and_starts_no_more(qtbot):
+    """A thread destroyed while running aborts the whole process: closing must wait for it."""
+    import threading
+
+    from gui.predict_panel import PredictPanel
+
+    panel = PredictPanel()
+    qtbot.addWidget(panel)
+    release, finished = threading.Event(), []
+    panel._start(lambda: (release.wait(5), finished.append(1)), lambda _: None)
+    qtbot.waitUntil(panel.job.isRunning, timeout=2000)
+    threading.Timer(0.3, release.set).start()
+    panel.close()
+    assert finished == [1] and not panel.job.isRunning()
+    panel._start(lambda: finished.append(2), lambda _: None)  # e.g. a debounce timer firing late
+    qtbot.wait(100)
+    assert finished == [1]
