@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import ast
 import re
-import tomllib
+import sys
+
+import pytest
 
 from helpers import REPO
+
+# import name -> distribution name, where they differ
+DISTRIBUTIONS = {"yaml": "pyyaml", "PySide6": "pyside6-essentials"}
+
+
+def pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+; the product itself runs on 3.10
+    return tomllib.loads((REPO / "pyproject.toml").read_text())
 
 
 def quick_start() -> list[str]:
@@ -30,7 +41,7 @@ def test_ci_runs_the_readme_commands_after_the_cpu_torch_pin():
 
 
 def test_project_declares_what_the_readme_promises():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    project = pyproject()["project"]
     deps = " ".join(project["dependencies"]).lower()
     for name in ("lightning", "torch", "torchmetrics", "datasets", "numpy", "pyside6", "pyqtgraph"):
         assert name in deps, name
@@ -41,3 +52,29 @@ def test_project_declares_what_the_readme_promises():
     assert project["entry-points"]["rnn_suite.tasks"]["forecast"] == "tasks.forecast:ForecastTask"
     for path in ("docs/PLUGINS.md", "main.py", "suite", "tasks", "gui", "tests", "bench", "resources"):
         assert (REPO / path).exists(), path
+
+
+def imported_modules(folders: list[str]) -> set[str]:
+    names = set()
+    for folder in folders:
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name.split(".")[0] for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module.split(".")[0])
+    local = {p.stem for p in REPO.rglob("*.py")} | {p.name for p in REPO.iterdir() if p.is_dir()}
+    return {n for n in names if n not in sys.stdlib_module_names and n not in local and n != "__future__"}
+
+
+def test_every_third_party_import_is_declared():
+    """A fresh install must get what the code and the tests import (seqeval was once only installed by hand)."""
+    project = pyproject()["project"]
+    def names(specs):
+        return {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in specs}
+    runtime = names(project["dependencies"])
+    dev = runtime | names(project["optional-dependencies"]["dev"])
+    for module in imported_modules(["suite", "tasks", "gui"]):
+        assert DISTRIBUTIONS.get(module, module).lower() in runtime, f"the product imports {module}"
+    for module in imported_modules(["tests", "bench"]):
+        assert DISTRIBUTIONS.get(module, module).lower() in dev, f"the tests or benchmarks import {module}"
