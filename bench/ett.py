@@ -27,10 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.config import build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
 PUBLISHED = {"GRU": 1.135, "repeat-last": 1.295, "DLinear": 0.386, "SegRNN": 0.368}
 TARGET = 0.40
@@ -67,13 +65,7 @@ def main() -> int:
         started = time.perf_counter()
         datamodule = task.datamodule(cfg)
         datamodule.setup("fit")
-        run = Run.create(task.name, task.slug(cfg), args.run_dir or Path(tmp) / "run")
-        stream = EventStream()
-        stream.attach(run.path)
-        try:
-            results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
-        finally:
-            stream.close()
+        results = train_in_process(task, cfg, datamodule, args.run_dir or Path(tmp) / "run")
         total = time.perf_counter() - started
 
     test, val = results["metrics"]["test"], results["metrics"]["val"]

@@ -36,10 +36,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.config import build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 from tasks.music.data import collate_pieces  # noqa: E402
 
 PUBLISHED = {"tanh RNN": "8.76-9.10", "LSTM": 8.67, "GRU": 8.54, "RNN-RBM": 6.27, "RNN-NADE": "5.19-5.56"}
@@ -51,13 +49,7 @@ def suite_run(explicit: dict, workdir: Path, name: str) -> dict:
     cfg = build_run_config(task, explicit=explicit)
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
-    run = Run.create(task.name, task.slug(cfg), workdir / name)
-    stream = EventStream()
-    stream.attach(run.path)
-    try:
-        results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
-    finally:
-        stream.close()
+    results = train_in_process(task, cfg, datamodule, workdir / name)
     results["train_frames"] = datamodule.info["steps"]["train"]
     results["datamodule"] = datamodule
     return results

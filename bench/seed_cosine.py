@@ -33,10 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from suite.backbones import RecurrentBackbone, glorot_linear_  # noqa: E402
 from suite.config import BackboneConfig, build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
 LOOKBACK, N_TRAIN, N_VAL = 500, 2000, 500
 
@@ -48,13 +46,7 @@ def suite_run(seed: int, workdir: Path) -> tuple[float, float]:
     assert cfg.preset == "seed", cfg.preset
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
-    run = Run.create(task.name, task.slug(cfg), workdir / f"suite-{seed}")
-    stream = EventStream()
-    stream.attach(run.path)
-    try:
-        results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
-    finally:
-        stream.close()
+    results = train_in_process(task, cfg, datamodule, workdir / f"suite-{seed}")
     return results["fit_seconds"], results["metrics"]["val"]["mse"]
 
 

@@ -1,7 +1,7 @@
 """Sentiment on IMDB: the suite's seed preset against the same model trained the Keras way, and the
 default model, beside the majority-class baseline -- all measured in this one process.
 
-* ``seed (suite)``: ``--preset seed`` through the engine (prepare_fit/fit_and_test): Embedding(10000, 32),
+* ``seed (suite)``: ``--preset seed`` through the engine (train_in_process): Embedding(10000, 32),
   SimpleRNN(32), Dense(1, sigmoid), rmsprop, 10 epochs of batch 128, the last 500 words of each
   review, batches bucketed by length and packed, so no step is spent on padding.
 * ``seed (Keras way)``: the same model, vocabulary, token ids, optimiser, epochs and batch size in a
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import tempfile
 import time
@@ -35,14 +36,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
 from suite.backbones import RecurrentBackbone, glorot_linear_  # noqa: E402
 from suite.config import BackboneConfig, build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
 TASK = get_task("sentiment")
 
@@ -63,17 +63,10 @@ def datamodule_for(preset: str | None, data: str, limit: int, threads: int, data
 def suite_run(cfg, dm, workdir: Path, name: str) -> dict:
     """results.json of the run, plus ``cpu_seconds``: this process's CPU time for the fit and the final
     validation and test passes (unlike wall time, not inflated by other processes sharing the core)."""
-    run = Run.create(TASK.name, name, workdir / name)
-    stream = EventStream()
-    stream.attach(run.path)
-    try:
-        session = prepare_fit(TASK, cfg, run, stream, dm)
-        started = time.process_time()
-        results = fit_and_test(session)
-        results["cpu_seconds"] = time.process_time() - started
-        return results
-    finally:
-        stream.close()
+    started = time.process_time()
+    results = train_in_process(TASK, cfg, dm, workdir / name, name)
+    results["cpu_seconds"] = time.process_time() - started
+    return results
 
 
 class KerasSeed(nn.Module):
@@ -146,7 +139,8 @@ def row(name: str, acc: float, fit: float | None = None, cpu: float | None = Non
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="sentiment/imdb", help="a sentiment dataset (default: IMDB)")
-    parser.add_argument("--data-root", default=None, help="where sentiment/imdb is (default: $RNN_SUITE_DATA)")
+    parser.add_argument("--data-root", default=os.environ.get("RNN_SUITE_DATA") or str(REPO.parent / "shared" / "data"),
+                        help="where sentiment/imdb is (default: $RNN_SUITE_DATA or ../shared/data)")
     parser.add_argument("--limit", type=int, default=0, help="train and test on at most N reviews (0: all)")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--skip-seed", action="store_true", help="only the default model")

@@ -32,10 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.config import build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
 BENCHMARKS = {
     "ewt": {"folder": "tagging/ud_english_ewt", "metric": "accuracy", "label": "EWT UPOS test accuracy",
@@ -73,13 +71,7 @@ def run_one(name: str, data: Path, workdir: Path, explicit: dict) -> dict:
     cfg = build_run_config(task, preset=name, explicit={"options.data": str(data), **explicit})
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
-    run = Run.create(task.name, task.slug(cfg), str(workdir / name))
-    stream = EventStream()
-    stream.attach(run.path)
-    try:
-        results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
-    finally:
-        stream.close()
+    results = train_in_process(task, cfg, datamodule, str(workdir / name))
     lengths = datamodule.train_set.lengths
     results["train_tokens_per_second"] = results["train_samples_per_second"] * sum(lengths) / len(lengths)
     return results

@@ -24,10 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.config import build_run_config  # noqa: E402
-from suite.events import EventStream  # noqa: E402
 from suite.registry import get_task  # noqa: E402
-from suite.runs import Run  # noqa: E402
-from suite.training import fit_and_test, prepare_fit, quiet_libraries  # noqa: E402
+from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
 def plain_loop_tokens_per_second(task, cfg, datamodule, batches: int = 20) -> float:
     """The same model and batches trained by a bare PyTorch loop (no Lightning): the throughput reference."""
@@ -101,13 +99,7 @@ def main() -> int:
         datamodule.setup("fit")
         train = datamodule.train_set
         tokens_per_epoch = sum(len(s) + len(t) - 1 for s, t in zip(train.sources, train.targets))
-        run = Run.create(task.name, task.slug(cfg), args.run_dir or Path(tmp) / "run")
-        stream = EventStream()
-        stream.attach(run.path)
-        try:
-            results = fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
-        finally:
-            stream.close()
+        results = train_in_process(task, cfg, datamodule, args.run_dir or Path(tmp) / "run")
         total = time.perf_counter() - started
         plain = plain_loop_tokens_per_second(task, cfg, datamodule)
 

@@ -121,6 +121,20 @@ def prepare_fit(task: Task, cfg: RunConfig, run: Run, stream: EventStream, datam
     return FitSession(task, cfg, run, datamodule, model, trainer, checkpoint, events)
 
 
+def train_in_process(task: Task, cfg: RunConfig, datamodule: TaskDataModule, run_dir: str | Path,
+                     name: str | None = None) -> dict[str, Any]:
+    """One run fitted and tested in this process, as ``main.py --task`` would (benchmarks use it).
+
+    ``datamodule`` must be set up already, so a caller can read its data before training."""
+    run = Run.create(task.name, name or task.slug(cfg), run_dir)
+    stream = EventStream()
+    stream.attach(run.path)
+    try:
+        return fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
+    finally:
+        stream.close()
+
+
 def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any] | None:
     """Train, then validate and test the best checkpoint; write outputs and results.json.
 
