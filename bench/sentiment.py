@@ -41,6 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from suite.backbones import RecurrentBackbone, glorot_linear_  # noqa: E402
 from suite.config import BackboneConfig, build_run_config  # noqa: E402
+from suite.errors import exit_on_user_error  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
@@ -195,4 +196,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_user_error(main))

@@ -32,6 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.config import build_run_config  # noqa: E402
+from suite.errors import exit_on_user_error  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
@@ -131,4 +132,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_on_user_error(main))

@@ -27,3 +27,15 @@ class DataError(UserError):
         super().__init__(f"{where}: {message}")
         self.source = source
         self.line = line
+
+
+def exit_on_user_error(main) -> int:
+    """Run a script's ``main()`` the way the CLI does: a :class:`UserError` becomes one ``error:`` line
+    on stderr and exit code 2 (benchmarks and tools share this, so bad ``--data`` never shows a traceback)."""
+    import sys
+
+    try:
+        return main()
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import string
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +160,17 @@ def test_generated_csvs_load_or_fail_cleanly(text, missing, tmp_path):
     x, y, _ = dm.train_set.__getitems__(list(range(len(dm.train_set))))
     assert x.isfinite().all() and y.isfinite().all()
     assert x.shape[1:] == (3, len(dm.info["targets"]) + len(dm.info["covariates"]))
+
+
+@pytest.mark.parametrize("script, args", [
+    ("sentiment.py", ["--data", "no/such/reviews.csv"]),
+    ("tagging.py", ["--data-root", "no/such/root"]),
+])
+def test_benchmarks_report_bad_data_in_one_line(script, args):
+    """A benchmark pointed at missing data says so in one line (exit code 2), like the CLI."""
+    repo = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(repo / "bench" / script), *args], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "no/such" in last and "error" in last
