@@ -87,6 +87,8 @@ def main() -> int:
     parser.add_argument("--max-epochs", type=int, help="maximum epochs (default: the preset's)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default: 1)")
     parser.add_argument("--seed", type=int, help="random seed (default: the suite's)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any other setting, e.g. --set options.char_encoder=lstm (repeatable)")
     parser.add_argument("--run-dir", help="keep the runs here (default: a temporary folder, removed after)")
     args = parser.parse_args()
     names = [n.strip() for n in args.datasets.split(",") if n.strip()]
@@ -99,6 +101,11 @@ def main() -> int:
         explicit["train.max_epochs"] = args.max_epochs
     if args.seed is not None:
         explicit["train.seed"] = args.seed
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set expects KEY=VALUE, got {item!r}")
+        explicit[key] = value
 
     figures = []
     with tempfile.TemporaryDirectory() as tmp:

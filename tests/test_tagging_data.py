@@ -191,8 +191,29 @@ def test_wnut_scheme_bioes_conversion_and_unknown_test_tags(tmp_path, data_root)
     assert any(t.startswith("S-") for s in dm.train_set.sentences for t in s.tags)
     bad = tmp_path / "wnut" / "emerging.test.annotated"
     bad.write_text("Paris\tB-city\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"emerging.test.annotated, line 1: tag 'B-city'.*entity type 'city' does not occur"):
+    with pytest.warns(UserWarning, match=r"emerging.test.annotated, line 1: tag 'B-city' \(1 token\(s\) in test\) "
+                                         r"does not occur in the training data.*scored as errors"):
+        dm = TASK.datamodule(cfg)
+        dm.setup("fit")
+    # an output the model never learns, so the gold token stays in the test set and counts as a miss
+    assert "B-city" in dm.info["tags"] and "S-city" in dm.info["tags"]
+    assert [dm.info["tags"][i] for i in dm.test_set[0][-1].tolist()] == ["S-city"]
+    assert "B-city" not in {t for s in dm.train_set.sentences for t in s.tags}
+    bad.write_text("Paris\tCITY\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"emerging.test.annotated, line 1: tag 'CITY': expected O or B-/I-/E-/S-"):
         TASK.datamodule(cfg).setup("fit")
+
+
+@pytest.mark.realdata
+def test_val_to_train_moves_a_seeded_share_of_validation(tmp_path, data_root):
+    _, plain = small_setup(tmp_path / "a", data_root, "wnut", n=200)
+    _, moved = small_setup(tmp_path / "b", data_root, "wnut", n=200, val_to_train=0.5)
+    assert len(moved.val_set) == 100 and len(moved.train_set) == len(plain.train_set) + 100
+    val_words = {tuple(s.tokens) for s in moved.val_set.sentences}
+    added = [tuple(s.tokens) for s in moved.train_set.sentences[len(plain.train_set):]]
+    assert not val_words & set(added) and "rest trained on" in moved.sources["val"]
+    again = small_setup(tmp_path / "c", data_root, "wnut", n=200, val_to_train=0.5)[1]
+    assert [s.tokens for s in again.val_set.sentences] == [s.tokens for s in moved.val_set.sentences]
 
 
 @pytest.mark.realdata

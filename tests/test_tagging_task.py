@@ -79,6 +79,11 @@ def test_evaluate_on_another_file(ewt_run, tmp_path, data_root):
     assert report["report"]["test"]["NOUN"]["support"] > 0
     assert report["examples"] == 80 and 0.5 < report["metrics"]["accuracy"] <= 1
     assert report["baseline"]["name"] == "most_frequent_tag"
+    unknown = tmp_path / "unknown.conllu"
+    unknown.write_text("1\tHello\thello\tGREETING\t_\t_\t0\troot\t_\t_\n\n", encoding="utf-8")
+    done = run_cli("--checkpoint", str(run_dir), "--evaluate", str(unknown), cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "unknown.conllu, line 1: tag 'GREETING'" in done.stderr and "the model learnt from" in done.stderr
 
 
 @pytest.mark.realdata

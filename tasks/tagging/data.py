@@ -147,6 +147,8 @@ class TaggingDataModule(TaskDataModule):
             splits["val"] = [s for i, s in enumerate(train) if i in held]
             train = splits["train"] = [s for i, s in enumerate(train) if i not in held]
             self.sources["val"] = f"{self.sources['train']} (a {VAL_FRACTION:.0%} random carve-out)"
+        elif opts.val_to_train > 0:
+            train = splits["train"] = train + self._move_to_train(splits, opts.val_to_train)
         scheme = self._scheme(train)
         self._truncate(train, opts.max_length)
         train_types = entity_types(t for s in train for t in s.tags)
@@ -156,8 +158,13 @@ class TaggingDataModule(TaskDataModule):
         else:
             tags = scheme_tags(train_types, scheme)
         self.info = {"tags": tags, "scheme": scheme}
-        for split, sentences in splits.items():
-            self._check_tags(split, sentences)
+        unseen = [tag for split in ("val", "test") if split in splits
+                  for tag in self._check_tags(split, splits[split], fatal=False)]
+        if unseen:  # kept as outputs the model never learns, so their tokens are scored as errors
+            tags = tags + sorted(set(unseen)) if scheme == "none" else \
+                scheme_tags(set(train_types) | set(split_tag(t)[1] for t in unseen), scheme)
+            self.info["tags"] = tags
+        for sentences in splits.values():
             for s in sentences:  # also repairs ill-formed entity tags (an I- that starts an entity)
                 s.tags = convert(s.tags, scheme)
         lower = opts.lowercase
@@ -180,6 +187,20 @@ class TaggingDataModule(TaskDataModule):
         })
         self._build_sets(splits)
 
+    def _move_to_train(self, splits: dict[str, list[Sentence]], fraction: float) -> list[Sentence]:
+        """Splits ``fraction`` of the validation sentences off (seeded) and returns them; the rest stay."""
+        val = splits["val"]
+        order = list(range(len(val)))
+        random.Random(self.cfg.train.seed).shuffle(order)
+        moved = set(order[:int(len(val) * fraction)])
+        if len(moved) == len(val):
+            raise ConfigError("options.val_to_train (--val-to-train)",
+                              f"would leave no validation sentences (the validation split has {len(val)})")
+        splits["val"] = [s for i, s in enumerate(val) if i not in moved]
+        self.sources["val"] = f"{self.sources.get('val', 'val')} ({len(val) - len(moved)} of {len(val)} sentences; " \
+                              f"the rest trained on, --val-to-train)"
+        return [s for i, s in enumerate(val) if i in moved]
+
     def _scheme(self, train: list[Sentence]) -> str:
         opts = self.cfg.options
         entity_like = looks_like_entities(t for s in train for t in s.tags)
@@ -201,22 +222,34 @@ class TaggingDataModule(TaskDataModule):
             warnings.warn(f"{self.sources['train']}: {len(long)} training sentence(s) longer than {max_length} "
                           f"tokens were truncated (--max-length)", stacklevel=2)
 
-    def _check_tags(self, split: str, sentences: list[Sentence]) -> None:
-        """Before conversion, so the message shows the tag as written in the file."""
+    def _check_tags(self, split: str, sentences: list[Sentence], fatal: bool = True) -> list[str]:
+        """Tags (or entity types) that training never showed, as written in the file: an error when
+        ``fatal`` (a trained model cannot output them), else one warning per tag, and returned."""
         info = self.info
         entity = info["scheme"] != "none"
         known = set(entity_types(info["tags"])) if entity else set(info["tags"])
+        unseen: dict[str, tuple[int | None, int]] = {}  # tag -> (first line, tokens)
         for s in sentences:
             for tag in s.tags:
                 prefix, kind = split_tag(tag)
                 if tag in known if not entity else tag == "O" or (prefix in PREFIXES and kind in known):
                     continue
+                where = f"{self.sources.get(split, split)}{f', line {s.line}' if s.line else ''}"
                 what = f"entity type {kind!r}" if entity else "tag"
-                line = f", line {s.line}" if s.line else ""
-                shown = sorted(known)
-                raise DataError(f"{self.sources.get(split, split)}{line}",
-                                f"tag {tag!r} (in the sentence starting here): this {what} does not occur in "
-                                f"the training data; known: {', '.join(shown[:20])}{' ...' if len(shown) > 20 else ''}")
+                if entity and prefix not in PREFIXES:
+                    raise DataError(where, f"tag {tag!r}: expected O or B-/I-/E-/S- and an entity type")
+                if fatal:
+                    shown = sorted(known)
+                    raise DataError(where, f"tag {tag!r} (in the sentence starting here): this {what} does not "
+                                           f"occur in the training data the model learnt from; known: "
+                                           f"{', '.join(shown[:20])}{' ...' if len(shown) > 20 else ''}")
+                first, count = unseen.get(tag, (s.line, 0))
+                unseen[tag] = (first, count + 1)
+        for tag, (first, count) in unseen.items():
+            warnings.warn(f"{self.sources.get(split, split)}{f', line {first}' if first else ''}: tag {tag!r} "
+                          f"({count} token(s) in {split}) does not occur in the training data; the model "
+                          "cannot learn it, so these tokens are scored as errors", stacklevel=2)
+        return list(unseen)
 
     def _build_sets(self, splits: dict[str, list[Sentence]]) -> None:
         info = self.info
