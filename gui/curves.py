@@ -223,7 +223,7 @@ class CurvesWidget(QWidget):
 
     def export_png(self, path: str | Path) -> None:
         """Both plots as one image: the scene holds both, so one exporter covers them."""
-        self._redraw()  # the picture should show everything buffered so far
+        self.draw_pending()  # the picture should show everything buffered so far
         exporter = pg.exporters.ImageExporter(self.graphics.scene())
         if exporter.parameters()["width"] >= 2:
             exporter.export(str(path))
@@ -288,7 +288,17 @@ class CurvesWidget(QWidget):
             return np.asarray(series.wall, dtype=float) - self._t0[run]
         return np.asarray(series.epoch if mode == "epoch" else series.step, dtype=float)
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if (self._dirty or self._dirty_all) and not self._timer.isActive():
+            self._timer.start()  # catch up on what arrived while another tab was in front
+
     def _redraw(self) -> None:
+        if self.isVisible():  # hidden: points stay buffered and marked dirty until showEvent
+            self.draw_pending()
+
+    def draw_pending(self) -> None:
+        """Draw every buffered change now (the timer's work; exports need it even while hidden)."""
         if not (self._dirty or self._dirty_all):
             return
         shown_val = self.val_combo.currentText()

@@ -25,6 +25,8 @@ from .predict_panel import PredictPanel
 from .process import RunProcess, cli_command
 from .runs_panel import RunsPanel
 
+STATUS_MS = 100  # the status line follows a run at 10 Hz, however often it reports
+
 
 class MainWindow(QMainWindow):
     def __init__(self, workdir: str | None = None, settings: QSettings | None = None):
@@ -37,6 +39,7 @@ class MainWindow(QMainWindow):
         self.queue: list[list[str]] = []
         self.run_label = ""
         self.started_at = 0.0
+        self._status_at = 0.0  # when the status line was last rewritten
         self.max_epochs = 0
         self.best: float | None = None
         self.monitor = "loss"
@@ -265,7 +268,8 @@ class MainWindow(QMainWindow):
                 value = event["value"]
                 better = max if self.monitor_mode == "max" else min
                 self.best = value if self.best is None else better(self.best, value)
-            if "batch" in event and self.max_epochs:
+            # at most every STATUS_MS: relaying out the status bar per event costs the training CPU
+            if "batch" in event and self.max_epochs and time.monotonic() - self._status_at >= STATUS_MS / 1000:
                 self._progress(event["epoch"] + event["batch"] / max(1, event["batches"]), event)
         elif kind == "started":
             self.max_epochs = event.get("max_epochs") or 0
@@ -283,6 +287,7 @@ class MainWindow(QMainWindow):
                 self.curves.set_baseline(self.run_label, f"val/{self.monitor}", value)
 
     def _progress(self, done_epochs: float, event: dict) -> None:
+        self._status_at = time.monotonic()
         fraction = min(1.0, done_epochs / self.max_epochs)
         self.progress.setValue(int(fraction * 100))
         elapsed = time.monotonic() - self.started_at

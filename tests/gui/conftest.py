@@ -18,5 +18,6 @@ def make_window(qtbot, tmp_path):
         settings = QSettings(str(tmp_path / settings_name), QSettings.Format.IniFormat)
         window = MainWindow(workdir=str(tmp_path), settings=settings)
         qtbot.addWidget(window)
+        window.show()  # as a user has it: hidden curves only buffer their points
         return window
     return make

@@ -27,6 +27,7 @@ WAIT_MS = 2000  # generous: another process may be training on the same two core
 def widget(qtbot):
     w = CurvesWidget()
     qtbot.addWidget(w)
+    w.show()  # a hidden widget only buffers
     return w
 
 
@@ -99,6 +100,18 @@ def test_many_points_cause_a_bounded_number_of_redraws(qtbot, widget):
     elapsed = time.monotonic() - started
     assert widget.redraws - 1 <= elapsed / 0.066 + 2
     assert len(drawn(widget.curve("a", "train/loss"))[0]) == 1600
+
+
+def test_hidden_curves_buffer_and_draw_when_shown(qtbot, widget):
+    """Another tab in front: points are kept but not drawn (no CPU taken from training) until shown."""
+    widget.hide()
+    for i in range(50):
+        widget.add_point("a", "train/loss", i, 0, 100.0 + i, 1.0)
+    qtbot.wait(200)
+    assert widget.redraws == 0 and widget.curve("a", "train/loss") is None
+    widget.show()
+    wait_drawn(qtbot, widget)
+    assert widget.redraws == 1 and len(drawn(widget.curve("a", "train/loss"))[0]) == 50
 
 
 # ---- axes ------------------------------------------------------------------------------------
