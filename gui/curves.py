@@ -16,8 +16,8 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (pyqtgraph does not import its exporters itself)
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton,
-                               QSlider, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel,
+                               QPushButton, QSlider, QVBoxLayout, QWidget)
 
 from .smoothing import ema
 
@@ -101,6 +101,12 @@ class CurvesWidget(QWidget):
             plot.setClipToView(True)  # long runs: draw only what is visible, decimated to the pixels
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False, None)  # its own log toggle would disagree with our checkbox
+            for side in ("left", "bottom"):
+                # tick labels are the costliest thing painted; keep each axis as a pixmap, redrawn only
+                # when its range changes, not whenever a curve beside it does
+                plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            plot.getAxis("left").setStyle(autoExpandTextSpace=False)
+            plot.getAxis("left").setWidth(64)  # room for labels like -0.00045; a fixed width never relays out
         self.hover_label = QLabel(" ")
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         layout = QVBoxLayout(self)
