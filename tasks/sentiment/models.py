@@ -87,8 +87,8 @@ class SentimentModule(TaskModule):
         self.metrics = nn.ModuleDict({
             stage: nn.ModuleDict({"acc": MulticlassAccuracy(n, average="micro"),
                                   "f1": MulticlassF1Score(n, average="macro"),
-                                  **({"auroc": BinaryAUROC()} if self.binary and stage != "train_" else {})})
-            for stage in ("train_", "val_", "test_")})  # ModuleDict keys may not shadow Module.train
+                                  **({"auroc": BinaryAUROC()} if self.binary else {})})
+            for stage in ("val_", "test_")})
         self.confusion = MulticlassConfusionMatrix(n)
         self.test_confusion: list[list[int]] | None = None
         self.test_probabilities: torch.Tensor | None = None
@@ -132,10 +132,12 @@ class SentimentModule(TaskModule):
         n = len(y)
         self.log(f"{stage}/loss", loss, batch_size=n, prog_bar=stage != "train", on_epoch=True,
                  on_step=stage == "train")
-        for name, metric in self.metrics[stage + "_"].items():
-            metric.update(torch.sigmoid(logits) if name == "auroc" else preds, y)
-            self.log(f"{stage}/{name}", metric, batch_size=n, on_epoch=True, on_step=False,
-                     prog_bar=name == "acc")
+        if stage == "train":  # a plain tensor: cheap to log every step, and its batch-weighted mean is exact
+            self.log("train/acc", (preds == y).float().mean(), batch_size=n, on_epoch=True, on_step=False,
+                     prog_bar=True)
+        else:  # updated per batch, logged once per epoch (logging a Metric object every step costs ~1 ms)
+            for name, metric in self.metrics[stage + "_"].items():
+                metric.update(torch.sigmoid(logits) if name == "auroc" else preds, y)
         if stage == "test":
             self.confusion.update(preds, y)
             self._test_rows.append((index.cpu(), self.probabilities(logits.detach()).cpu()))
@@ -145,11 +147,22 @@ class SentimentModule(TaskModule):
     def batch_size_of(batch) -> int:
         return int(batch[0].shape[0])
 
+    def _log_epoch_metrics(self, stage: str) -> None:
+        """compute() synchronises the counts across DDP ranks, so the logged values need no further sync."""
+        for name, metric in self.metrics[stage + "_"].items():
+            if metric.update_count:
+                self.log(f"{stage}/{name}", metric.compute(), prog_bar=name == "acc")
+            metric.reset()
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_epoch_metrics("val")
+
     def on_test_epoch_start(self) -> None:
         self.confusion.reset()
         self._test_rows = []
 
     def on_test_epoch_end(self) -> None:
+        self._log_epoch_metrics("test")
         self.test_confusion = self.confusion.compute().tolist()
         index = torch.cat([i for i, _ in self._test_rows])
         probs = torch.cat([p for _, p in self._test_rows])
