@@ -42,6 +42,14 @@ def nearest_point(xs: Sequence[float], ys: Sequence[float], x: float, y: float,
     return int(np.argmin(np.where(finite, dist, np.inf))) if finite.any() else -1
 
 
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``value`` (``value`` if <= 0)."""
+    if not value > 0 or not math.isfinite(value):
+        return value
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= value * (1 - 1e-12))
+
+
 class _Series:
     """One metric of one run: Python lists, because appending to them is what must be cheap."""
     __slots__ = ("step", "epoch", "wall", "value")
@@ -107,6 +115,11 @@ class CurvesWidget(QWidget):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.getAxis("left").setStyle(autoExpandTextSpace=False)
             plot.getAxis("left").setWidth(64)  # room for labels like -0.00045; a fixed width never relays out
+        # an invisible point that auto-range includes: the step axis grows in a few nice jumps rather
+        # than with every point, so its tick labels are not redrawn on every update
+        self._x_anchor = pg.PlotDataItem([], [], pen=pg.mkPen((0, 0, 0, 0)))  # invisible, yet in the bounds
+        self._anchor_at = 0.0
+        self.train_plot.addItem(self._x_anchor)
         self.hover_label = QLabel(" ")
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         layout = QVBoxLayout(self)
@@ -187,6 +200,7 @@ class CurvesWidget(QWidget):
             self._drawn.pop(item, None)
         for key in [key for key in self._baselines if key[0] == run]:
             self.val_plot.removeItem(self._baselines.pop(key)[1])
+        self._place_x_anchor(shrink=True)
 
     def clear(self) -> None:
         for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines}:
@@ -308,7 +322,8 @@ class CurvesWidget(QWidget):
         if not (self._dirty or self._dirty_all):
             return
         shown_val = self.val_combo.currentText()
-        if self._dirty_all:
+        full = self._dirty_all
+        if full:
             keys = [(run, name) for run, names in self._series.items() for name in names]
             for run, item in self._val_items.items():  # the shown val metric may have changed
                 if shown_val not in self._series.get(run, {}):
@@ -324,8 +339,21 @@ class CurvesWidget(QWidget):
                 self._draw_train(run, name, series)
             elif name == shown_val:
                 self._draw_val(run, series)
+        self._place_x_anchor(shrink=full)
         self._update_baselines()
         self.redraws += 1
+
+    def _place_x_anchor(self, shrink: bool) -> None:
+        ends = [(xs[-1], shown[-1]) for item, (_run, name, xs, shown, _raw) in self._drawn.items()
+                if name.startswith("train/") and len(xs)]
+        if not ends:
+            self._anchor_at = 0.0
+            self._x_anchor.setData([], [])
+            return
+        x_max, y = max(ends)
+        if x_max > self._anchor_at or shrink:
+            self._anchor_at = nice_ceiling(x_max * 1.1)
+            self._x_anchor.setData([self._anchor_at], [y])
 
     def _draw_train(self, run: str, name: str, series: _Series) -> None:
         xs, ys = self._x(run, series), np.asarray(series.value, dtype=float)
