@@ -26,6 +26,7 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 X_MODES = ("step", "epoch", "wall time")
 X_LABELS = {"step": "step", "epoch": "epoch", "wall time": "seconds since the run's first point"}
+X_HEADROOM = 0.5  # a live x axis extends this fraction past the last point
 REDRAW_MS = 66  # ~15 Hz: smooth enough to watch, and leaves the CPU to the training process
 
 
@@ -40,14 +41,6 @@ def nearest_point(xs: Sequence[float], ys: Sequence[float], x: float, y: float,
         dist = ((xs - x) / (x_span or 1.0)) ** 2 + ((ys - y) / (y_span or 1.0)) ** 2
     finite = np.isfinite(dist)
     return int(np.argmin(np.where(finite, dist, np.inf))) if finite.any() else -1
-
-
-def nice_ceiling(value: float) -> float:
-    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least ``value`` (``value`` if <= 0)."""
-    if not value > 0 or not math.isfinite(value):
-        return value
-    scale = 10.0 ** math.floor(math.log10(value))
-    return next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= value * (1 - 1e-12))
 
 
 class _Series:
@@ -115,8 +108,8 @@ class CurvesWidget(QWidget):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.getAxis("left").setStyle(autoExpandTextSpace=False)
             plot.getAxis("left").setWidth(64)  # room for labels like -0.00045; a fixed width never relays out
-        # an invisible point that auto-range includes: the step axis grows in a few nice jumps rather
-        # than with every point, so its tick labels are not redrawn on every update
+        # an invisible point that auto-range includes: while a run streams, the x axis grows by half at
+        # a time rather than with every point, so its tick labels are not redrawn on every update
         self._x_anchor = pg.PlotDataItem([], [], pen=pg.mkPen((0, 0, 0, 0)))  # invisible, yet in the bounds
         self._anchor_at = 0.0
         self.train_plot.addItem(self._x_anchor)
@@ -167,6 +160,7 @@ class CurvesWidget(QWidget):
                                float(row["time"]), float(row["value"]))
             except (KeyError, TypeError, ValueError):
                 continue  # a killed run can leave a truncated last line; the rest is still worth seeing
+        self._dirty_all = True  # a finished record: drawn whole, with no room kept for more points
 
     def set_monitor(self, name: str) -> None:
         """The validation metric the run monitors (e.g. "mse"): the one shown unless the user picks."""
@@ -352,8 +346,12 @@ class CurvesWidget(QWidget):
             return
         x_max, y = max(ends)
         if x_max > self._anchor_at or shrink:
-            self._anchor_at = nice_ceiling(x_max * 1.1)
+            self._anchor_at = x_max if shrink or x_max <= 0 else x_max * (1 + X_HEADROOM)
             self._x_anchor.setData([self._anchor_at], [y])
+
+    def fit_x(self) -> None:
+        """Drop the x headroom kept for streaming points (a run has ended): the curves fill the plot."""
+        self._on_control_changed()
 
     def _draw_train(self, run: str, name: str, series: _Series) -> None:
         xs, ys = self._x(run, series), np.asarray(series.value, dtype=float)

@@ -17,7 +17,7 @@ import pyqtgraph as pg  # noqa: E402
 from PySide6.QtCore import QPointF  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from gui.curves import X_LABELS, CurvesWidget, nearest_point, nice_ceiling  # noqa: E402
+from gui.curves import X_LABELS, CurvesWidget, nearest_point  # noqa: E402
 from gui.smoothing import ema  # noqa: E402
 
 WAIT_MS = 2000  # generous: another process may be training on the same two cores
@@ -114,14 +114,9 @@ def test_hidden_curves_buffer_and_draw_when_shown(qtbot, widget):
     assert widget.redraws == 1 and len(drawn(widget.curve("a", "train/loss"))[0]) == 50
 
 
-def test_nice_ceiling():
-    assert [nice_ceiling(v) for v in (0.7, 1.0, 1.1, 2.2, 3.0, 7.0, 110.0, 2500.0)] == \
-        [1.0, 1.0, 2.0, 2.5, 5.0, 10.0, 200.0, 2500.0]
-    assert nice_ceiling(0.0) == 0.0 and nice_ceiling(-3.0) == -3.0
-
-
 def test_step_axis_grows_in_jumps_not_with_every_point(qtbot, widget):
-    """Redrawing tick labels is what a live plot pays most for, so the x range moves rarely."""
+    """Redrawing tick labels is what a live plot pays most for, so the x range moves rarely while
+    points stream in, and fits the data once the run has ended."""
     widget.set_smoothing(0)
     ranges = []
     for step in range(1, 121):
@@ -134,6 +129,11 @@ def test_step_axis_grows_in_jumps_not_with_every_point(qtbot, widget):
     assert changes <= len(ranges) // 2  # without the anchor: every one of the 24 redraws moves it
     assert all(r >= 5 * (i + 1) for i, r in enumerate(ranges))  # every point stays in view
     assert widget.hover_text(widget.train_plot, 120, 1 / 120).startswith("a · train/loss")
+    assert ranges[-1] > 132  # room ahead while streaming ...
+    widget.fit_x()
+    widget.draw_pending()
+    widget.train_plot.vb.updateAutoRange()
+    assert widget.train_plot.vb.viewRange()[0][1] < 130  # ... none once the run has ended
     widget.clear()
     assert widget._x_anchor.getData()[0] is None or len(widget._x_anchor.getData()[0]) == 0
 
