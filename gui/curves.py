@@ -26,7 +26,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
            "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf")
 X_MODES = ("step", "epoch", "wall time")
 X_LABELS = {"step": "step", "epoch": "epoch", "wall time": "seconds since the run's first point"}
-X_HEADROOM = 0.5  # a live x axis extends this fraction past the last point
+X_HEADROOM = 0.5   # a live x axis extends this fraction past the last point
+Y_HEADROOM = 0.25  # and its y axis this fraction of the span below the lowest value
 REDRAW_MS = 66  # ~15 Hz: smooth enough to watch, and leaves the CPU to the training process
 
 
@@ -108,11 +109,12 @@ class CurvesWidget(QWidget):
                 plot.getAxis(side).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.getAxis("left").setStyle(autoExpandTextSpace=False)
             plot.getAxis("left").setWidth(64)  # room for labels like -0.00045; a fixed width never relays out
-        # an invisible point that auto-range includes: while a run streams, the x axis grows by half at
-        # a time rather than with every point, so its tick labels are not redrawn on every update
-        self._x_anchor = pg.PlotDataItem([], [], pen=pg.mkPen((0, 0, 0, 0)))  # invisible, yet in the bounds
-        self._anchor_at = 0.0
-        self.train_plot.addItem(self._x_anchor)
+        # an invisible point that auto-range includes: while a run streams, the axes grow in steps (x by
+        # half, y down by a quarter of its span) rather than with every point, so their tick labels are
+        # not redrawn on every update
+        self._anchor_item = pg.PlotDataItem([], [], pen=pg.mkPen((0, 0, 0, 0)))  # invisible, yet in the bounds
+        self._anchor: tuple[float, float] | None = None
+        self.train_plot.addItem(self._anchor_item)
         self.hover_label = QLabel(" ")
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         layout = QVBoxLayout(self)
@@ -194,7 +196,7 @@ class CurvesWidget(QWidget):
             self._drawn.pop(item, None)
         for key in [key for key in self._baselines if key[0] == run]:
             self.val_plot.removeItem(self._baselines.pop(key)[1])
-        self._place_x_anchor(shrink=True)
+        self._place_anchor(shrink=True)
 
     def clear(self) -> None:
         for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines}:
@@ -333,21 +335,44 @@ class CurvesWidget(QWidget):
                 self._draw_train(run, name, series)
             elif name == shown_val:
                 self._draw_val(run, series)
-        self._place_x_anchor(shrink=full)
+        self._place_anchor(shrink=full)
         self._update_baselines()
         self.redraws += 1
 
-    def _place_x_anchor(self, shrink: bool) -> None:
-        ends = [(xs[-1], shown[-1]) for item, (_run, name, xs, shown, _raw) in self._drawn.items()
-                if name.startswith("train/") and len(xs)]
-        if not ends:
-            self._anchor_at = 0.0
-            self._x_anchor.setData([], [])
+    def _place_anchor(self, shrink: bool) -> None:
+        """Move the invisible anchor only when the training curves outgrow it: right past the last
+        step, or below the lowest value (a falling loss); ``shrink`` puts it inside the data."""
+        drawn = [(xs, np.concatenate([shown, raw])) for _item, (_run, name, xs, shown, raw) in self._drawn.items()
+                 if name.startswith("train/") and len(xs)]
+        values = np.concatenate([ys for _, ys in drawn]) if drawn else np.empty(0)
+        values = values[np.isfinite(values)]
+        if not values.size:
+            self._anchor = None
+            self._anchor_item.setData([], [])
             return
-        x_max, y = max(ends)
-        if x_max > self._anchor_at or shrink:
-            self._anchor_at = x_max if shrink or x_max <= 0 else x_max * (1 + X_HEADROOM)
-            self._x_anchor.setData([self._anchor_at], [y])
+        x_max = max(float(xs[-1]) for xs, _ in drawn)
+        y_min, y_max = float(values.min()), float(values.max())
+        if shrink or self._anchor is None:
+            x, y = x_max, y_min
+        else:
+            x, y = self._anchor
+            if x_max > x:
+                x = x_max * (1 + X_HEADROOM) if x_max > 0 else x_max
+            if y_min < y:
+                y = self._below(y_min, y_max)
+        if (x, y) != self._anchor:
+            self._anchor = (x, y)
+            self._anchor_item.setData([x], [y])
+
+    def _below(self, low: float, high: float) -> float:
+        """``low`` less Y_HEADROOM of the span (in log10 units on a log axis); not below 0 for data that
+        never is."""
+        if self.log_check.isChecked():
+            if low <= 0:
+                return low
+            return 10 ** (math.log10(low) - Y_HEADROOM * (math.log10(max(high, low)) - math.log10(low)))
+        below = low - Y_HEADROOM * (high - low)
+        return max(below, 0.0) if low >= 0 else below
 
     def fit_x(self) -> None:
         """Drop the x headroom kept for streaming points (a run has ended): the curves fill the plot."""

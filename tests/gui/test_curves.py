@@ -118,15 +118,18 @@ def test_step_axis_grows_in_jumps_not_with_every_point(qtbot, widget):
     """Redrawing tick labels is what a live plot pays most for, so the x range moves rarely while
     points stream in, and fits the data once the run has ended."""
     widget.set_smoothing(0)
-    ranges = []
+    ranges, lows = [], []
     for step in range(1, 121):
         widget.add_point("a", "train/loss", step, 0, 100.0 + step, 1.0 / step)
         if step % 5 == 0:
             widget.draw_pending()
             widget.train_plot.vb.updateAutoRange()
-            ranges.append(round(widget.train_plot.vb.viewRange()[0][1], 3))
-    changes = sum(a != b for a, b in zip(ranges, ranges[1:]))
-    assert changes <= len(ranges) // 2  # without the anchor: every one of the 24 redraws moves it
+            (_, x_high), (y_low, _) = widget.train_plot.vb.viewRange()
+            ranges.append(round(x_high, 3))
+            lows.append(round(y_low, 4))
+    for seen in (ranges, lows):  # without the anchor every one of the 24 redraws moves both
+        assert sum(a != b for a, b in zip(seen, seen[1:])) <= len(seen) // 2
+    assert all(low <= 1 / (5 * (i + 1)) for i, low in enumerate(lows))  # the falling loss stays in view
     assert all(r >= 5 * (i + 1) for i, r in enumerate(ranges))  # every point stays in view
     assert widget.hover_text(widget.train_plot, 120, 1 / 120).startswith("a · train/loss")
     assert ranges[-1] > 132  # room ahead while streaming ...
@@ -135,7 +138,7 @@ def test_step_axis_grows_in_jumps_not_with_every_point(qtbot, widget):
     widget.train_plot.vb.updateAutoRange()
     assert widget.train_plot.vb.viewRange()[0][1] < 130  # ... none once the run has ended
     widget.clear()
-    assert widget._x_anchor.getData()[0] is None or len(widget._x_anchor.getData()[0]) == 0
+    assert widget._anchor_item.getData()[0] is None or len(widget._anchor_item.getData()[0]) == 0
 
 
 # ---- axes ------------------------------------------------------------------------------------
