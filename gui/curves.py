@@ -337,6 +337,10 @@ class CurvesWidget(QWidget):
                 self._draw_val(run, series)
         self._place_anchor(shrink=full)
         self._update_baselines()
+        for plot in (self.train_plot, self.val_plot):
+            # settle auto-range and the view transform now: done in the paint itself (pyqtgraph's
+            # default), they re-set the clipped curve data there and every redraw paints twice
+            plot.vb.prepareForPaint()
         self.redraws += 1
 
     def _place_anchor(self, shrink: bool) -> None:
