@@ -378,8 +378,8 @@ class CurvesWidget(QWidget):
         below = low - Y_HEADROOM * (high - low)
         return max(below, 0.0) if low >= 0 else below
 
-    def fit_x(self) -> None:
-        """Drop the x headroom kept for streaming points (a run has ended): the curves fill the plot."""
+    def fit_axes(self) -> None:
+        """Drop the headroom kept for streaming points (a run has ended): the curves fill the plot."""
         self._on_control_changed()
 
     def _draw_train(self, run: str, name: str, series: _Series) -> None:

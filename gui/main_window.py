@@ -302,7 +302,7 @@ class MainWindow(QMainWindow):
             self.metric_label.setText(f"val {self.monitor} {now} (best {best})")
 
     def _on_ended(self, code: int, how: str) -> None:
-        self.curves.fit_x()
+        self.curves.fit_axes()
         process = self.process
         self._set_running(False)
         if how in ("finished", "stopped"):

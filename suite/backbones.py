@@ -120,15 +120,12 @@ class PaddedRecurrence(nn.Module):
             size = cfg.hidden * self.directions
         self.output_size = size
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor,
-                zero_padding: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Outputs ``(B, T, H*dirs)``, zero at padded steps, and each sequence's final states
         (forward at its last real step, backward at its first) ``(B, H*dirs)``.
 
-        ``zero_padding=False`` leaves padded outputs as computed, for callers that read only the final
-        states: for a small recurrence (the seed's SimpleRNN(32)) the masking costs about as much as the
-        recurrence's own element-wise work. Between layers no masking is needed: padding comes after
-        the real steps in both directions' reading order."""
+        Only the top layer's outputs are masked: between layers padding comes after the real steps in
+        both directions' reading order, so it never reaches them."""
         lengths = lengths.to(x.device)
         valid = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
         rows = torch.arange(x.shape[0], device=x.device)
@@ -141,8 +138,7 @@ class PaddedRecurrence(nn.Module):
                 backward, _ = directions[1](reverse_padded(x, lengths))
                 outputs.append(reverse_padded(backward, lengths))
             x = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
-        if zero_padding:
-            x = x * valid
+        x = x * valid
         last = [outputs[0][rows, lengths - 1]] + ([outputs[1][:, 0]] if self.directions == 2 else [])
         return x, torch.cat(last, dim=-1)
 

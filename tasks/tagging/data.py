@@ -77,6 +77,15 @@ class TaggedSentences(Dataset):
         return TagBatch(words, chars, char_lengths, forms, tags, lengths)
 
 
+def seeded_split(sentences: list[Sentence], n: int, seed: int) -> tuple[list[Sentence], list[Sentence]]:
+    """``n`` sentences chosen at random (reproducibly, by ``seed``) and the rest, each in file order."""
+    order = list(range(len(sentences)))
+    random.Random(seed).shuffle(order)
+    chosen = set(order[:n])
+    return ([s for i, s in enumerate(sentences) if i in chosen],
+            [s for i, s in enumerate(sentences) if i not in chosen])
+
+
 def encode_sentences(tokens_list: list[list[str]], info: dict[str, Any]) -> TaggedSentences:
     """Unlabelled sentences (for prediction) in the trained model's vocabularies."""
     sentences = [Sentence(list(t), [info["tags"][0]] * len(t), 0) for t in tokens_list]
@@ -137,18 +146,22 @@ class TaggingDataModule(TaskDataModule):
             return self._load_evaluation()
         splits = self.read_splits()
         train = splits["train"]
-        if "val" not in splits:  # a seeded, reproducible carve-out
-            order = list(range(len(train)))
-            random.Random(self.cfg.train.seed).shuffle(order)
-            n_val = max(1, int(len(train) * VAL_FRACTION))
+        seed = self.cfg.train.seed
+        if "val" not in splits:
             if len(train) < 2:
                 raise DataError(self.sources["train"], "needs at least 2 sentences to carve a validation split")
-            held = set(order[:n_val])
-            splits["val"] = [s for i, s in enumerate(train) if i in held]
-            train = splits["train"] = [s for i, s in enumerate(train) if i not in held]
+            splits["val"], train = seeded_split(train, max(1, int(len(train) * VAL_FRACTION)), seed)
+            splits["train"] = train
             self.sources["val"] = f"{self.sources['train']} (a {VAL_FRACTION:.0%} random carve-out)"
         elif opts.val_to_train > 0:
-            train = splits["train"] = train + self._move_to_train(splits, opts.val_to_train)
+            val = splits["val"]
+            moved, splits["val"] = seeded_split(val, int(len(val) * opts.val_to_train), seed)
+            if not splits["val"]:
+                raise ConfigError("options.val_to_train (--val-to-train)",
+                                  f"would leave no validation sentences (the validation split has {len(val)})")
+            self.sources["val"] = f"{self.sources.get('val', 'val')} ({len(splits['val'])} of {len(val)} " \
+                                  "sentences; the rest trained on, --val-to-train)"
+            train = splits["train"] = train + moved
         scheme = self._scheme(train)
         self._truncate(train, opts.max_length)
         train_types = entity_types(t for s in train for t in s.tags)
@@ -186,20 +199,6 @@ class TaggingDataModule(TaskDataModule):
             "baseline": most_frequent_tags(train),
         })
         self._build_sets(splits)
-
-    def _move_to_train(self, splits: dict[str, list[Sentence]], fraction: float) -> list[Sentence]:
-        """Splits ``fraction`` of the validation sentences off (seeded) and returns them; the rest stay."""
-        val = splits["val"]
-        order = list(range(len(val)))
-        random.Random(self.cfg.train.seed).shuffle(order)
-        moved = set(order[:int(len(val) * fraction)])
-        if len(moved) == len(val):
-            raise ConfigError("options.val_to_train (--val-to-train)",
-                              f"would leave no validation sentences (the validation split has {len(val)})")
-        splits["val"] = [s for i, s in enumerate(val) if i not in moved]
-        self.sources["val"] = f"{self.sources.get('val', 'val')} ({len(val) - len(moved)} of {len(val)} sentences; " \
-                              f"the rest trained on, --val-to-train)"
-        return [s for i, s in enumerate(val) if i in moved]
 
     def _scheme(self, train: list[Sentence]) -> str:
         opts = self.cfg.options

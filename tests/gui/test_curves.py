@@ -133,7 +133,7 @@ def test_step_axis_grows_in_jumps_not_with_every_point(qtbot, widget):
     assert all(r >= 5 * (i + 1) for i, r in enumerate(ranges))  # every point stays in view
     assert widget.hover_text(widget.train_plot, 120, 1 / 120).startswith("a · train/loss")
     assert ranges[-1] > 132  # room ahead while streaming ...
-    widget.fit_x()
+    widget.fit_axes()
     widget.draw_pending()
     widget.train_plot.vb.updateAutoRange()
     assert widget.train_plot.vb.viewRange()[0][1] < 130  # ... none once the run has ended
