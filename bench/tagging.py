@@ -67,14 +67,19 @@ def limited_copy(folder: Path, workdir: Path, limit: int) -> Path:
     return out
 
 
-def run_one(name: str, data: Path, workdir: Path, explicit: dict) -> dict:
+def run_one(name: str, data: Path, workdir: Path, explicit: dict, data_root: str) -> dict:
     task = get_task("tagging")
-    cfg = build_run_config(task, preset=name, explicit={"options.data": str(data), **explicit})
+    cfg = build_run_config(task, preset=name, explicit={"options.data": str(data), **explicit}, data_root=data_root)
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
     results = train_in_process(task, cfg, datamodule, str(workdir / name))
     lengths = datamodule.train_set.lengths
-    results["train_tokens_per_second"] = results["train_samples_per_second"] * sum(lengths) / len(lengths)
+    tokens, sentences = sum(lengths), len(lengths)
+    if datamodule.aux_set is not None:  # an epoch also trains on aux_share x as many auxiliary sentences
+        aux = datamodule.aux_set.lengths
+        share = min(cfg.options.aux_share * sentences, len(aux))
+        tokens, sentences = tokens + share * sum(aux) / len(aux), sentences + share
+    results["train_tokens_per_second"] = results["train_samples_per_second"] * tokens / sentences
     return results
 
 
@@ -117,7 +122,7 @@ def main() -> int:
                 parser.error(f"{data} not found; pass --data-root or set RNN_SUITE_DATA")
             if args.limit:
                 data = limited_copy(data, workdir, args.limit)
-            results = run_one(name, data, workdir, explicit)
+            results = run_one(name, data, workdir, explicit, args.data_root)
             metric = spec["metric"]
             test, base = results["metrics"]["test"], results["baseline"]["test"]
             print(f"{spec['label']}: {test[metric]:.4f}   most-frequent-tag baseline {base[metric]:.4f}   "

@@ -80,6 +80,8 @@ class TrainConfig:
     lr_step: int = option(1, "epochs between step-schedule decays (plateau: its patience)", min=1)
     grad_clip: float = option(0.0, "clip the gradient norm to this value (0: off)", min=0.0)
     batch_size: int = option(32, "examples per batch", min=1)
+    eval_batch_size: int = option(0, "examples per batch in validation and test passes (0: --batch-size); "
+                                     "larger passes run faster and give the same scores", min=0)
     max_epochs: int = option(10, "maximum training epochs", min=1)
     patience: int = option(0, "early stopping: epochs without validation improvement (0: off)", min=0)
     seed: int = option(42, "random seed for weights, shuffling and dropout", min=0)
@@ -95,6 +97,10 @@ class TrainConfig:
                                  "best for in-memory tensors on few cores)", min=0)
     threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
     log_every: int = option(10, "log the training loss every N steps", min=1)
+
+    def batch_size_for(self, training: bool) -> int:
+        """Training batches are --batch-size; evaluation ones --eval-batch-size when it is set."""
+        return self.batch_size if training or not self.eval_batch_size else self.eval_batch_size
 
     def validate(self) -> None:
         text = self.devices.strip()

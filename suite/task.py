@@ -176,7 +176,7 @@ class TaskDataModule(L.LightningDataModule):
     def loader(self, dataset: Dataset, shuffle: bool = False, train: TrainConfig | None = None) -> DataLoader:
         train = train or self.cfg.train
         workers = train.num_workers
-        return DataLoader(dataset, batch_size=train.batch_size, shuffle=shuffle, num_workers=workers,
+        return DataLoader(dataset, batch_size=train.batch_size_for(shuffle), shuffle=shuffle, num_workers=workers,
                           persistent_workers=workers > 0, collate_fn=self.collate_fn,
                           pin_memory=torch.cuda.is_available())
 

@@ -220,6 +220,15 @@ def test_seed_preset_is_the_keras_model(data_root):
     assert dm.vocab.unk_index not in torch.cat(dm.train_set.ids).tolist()  # Keras' Tokenizer drops unknowns
 
 
+def test_evaluation_batches_follow_eval_batch_size(data_root):
+    cfg, dm = setup(data_root / "sentiment/rt_polarity", limit=600, **{"train.batch_size": 16})
+    assert max(len(b[0]) for b in dm.val_dataloader()) == 16  # 0: as training
+    cfg, dm = setup(data_root / "sentiment/rt_polarity", limit=600,
+                    **{"train.batch_size": 16, "train.eval_batch_size": 100})
+    assert max(len(b[0]) for b in dm.train_dataloader()) == 16
+    assert max(len(b[0]) for b in dm.val_dataloader()) == max(len(b[0]) for b in dm.test_dataloader()) == 100
+
+
 # --- end to end -----------------------------------------------------------------------------------
 
 def test_cli_train_predict_evaluate(tmp_path, data_root):

@@ -217,6 +217,38 @@ def test_val_to_train_moves_a_seeded_share_of_validation(tmp_path, data_root):
 
 
 @pytest.mark.realdata
+def test_aux_corpus_trains_alongside_in_its_own_batches(tmp_path, data_root):
+    aux = head_sentences(data_root / EWT / "en_ewt-ud-train.conllu", tmp_path / "aux" / "en_ewt-ud-train.conllu", 150)
+    cfg, dm = small_setup(tmp_path, data_root, "wnut", n=100, aux_data=str(aux.parent), aux_share=0.5)
+    assert dm.sizes()["aux_train"] == 150 and "PROPN" in dm.info["aux_tags"] and dm.info["tags"][0] == "O"
+    # the auxiliary corpus' words get embeddings; its tags never reach the main output or the baseline
+    aux_words = {t.lower() for s in dm.aux_set.sentences for t in s.tokens}
+    assert aux_words <= set(dm.info["words"]["itos"])
+    assert "PROPN" not in dm.info["tags"] and "PROPN" not in dm.info["baseline"]["words"].values()
+    main, seen_aux = len(dm.train_set), []
+    for epoch in range(2):
+        loader = dm.train_dataloader()
+        loader.batch_sampler.set_epoch(epoch)
+        batches = list(loader.batch_sampler)
+        flat = [i for b in batches for i in b]
+        assert sorted(i for i in flat if i < main) == list(range(main))  # every main sentence once
+        picked = sorted(i - main for i in flat if i >= main)
+        assert len(picked) == len(set(picked)) == 50  # half as many as the main sentences, no repeats
+        assert all(max(b) < main or min(b) >= main for b in batches)  # one task per batch
+        seen_aux.append(picked)
+        assert len(loader) == len(batches)
+    assert seen_aux[0] != seen_aux[1]  # a fresh sample each epoch
+    model = TASK.model(cfg, dm)
+    aux_batch = next(b for b in loader if b.task == 1)
+    main_batch = next(b for b in loader if b.task == 0)
+    assert model(aux_batch).shape[-1] == len(dm.info["aux_tags"]) and model(main_batch).shape[-1] == len(dm.info["tags"])
+    assert model.net.loss(model(aux_batch), aux_batch).isfinite()  # cross-entropy: the CRF is the main task's
+    dev_only = head_sentences(data_root / EWT / "en_ewt-ud-dev.conllu", tmp_path / "dev-only" / "dev.conllu", 5)
+    with pytest.raises(DataError, match="dev-only: --aux-data: no training file found by name"):
+        small_setup(tmp_path / "b", data_root, "wnut", n=10, aux_data=str(dev_only.parent))
+
+
+@pytest.mark.realdata
 def test_entity_scheme_on_pos_tags_is_a_config_error(tmp_path, data_root):
     with pytest.raises(ConfigError, match="options.scheme.*B-PER"):
         small_setup(tmp_path, data_root, "ewt", scheme="bio")

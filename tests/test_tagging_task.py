@@ -90,11 +90,13 @@ def test_evaluate_on_another_file(ewt_run, tmp_path, data_root):
 def test_entity_tagger_with_crf_end_to_end(tmp_path, data_root):
     slice_corpus(data_root, tmp_path / "wnut", "wnut17",
                  ["wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"], [300, 80, 80])
-    done = run_cli("--task", "tagging", "--preset", "wnut17", "--data", "wnut", "--max-epochs", "2", *SMALL,
-                   "--run-dir", "run", cwd=tmp_path)
+    slice_corpus(data_root, tmp_path / "pos", "ud_english_ewt", ["en_ewt-ud-train.conllu"], [200])
+    done = run_cli("--task", "tagging", "--preset", "wnut17", "--data", "wnut", "--aux-data", "pos",
+                   "--max-epochs", "2", *SMALL, "--run-dir", "run", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     results = read_results(tmp_path / "run")
     assert results["config"]["options"]["crf"] == "on"
+    assert results["data"]["aux_train"] == 200 and results["data"]["train"] == 300 + 40  # --val-to-train 0.5
     test, base = results["metrics"]["test"], results["baseline"]["test"]
     assert set(test) >= {"accuracy", "precision", "recall", "f1", "score", "f1/person"}
     assert test["score"] == test["f1"] and 0 <= test["f1"] <= 1 and test["accuracy"] > 0.8

@@ -165,7 +165,8 @@ class LengthBucketSampler(Sampler[list[int]]):
             pools.append(chunk[torch.sort(self.lengths[chunk], descending=True, stable=True).indices])
         return torch.cat(pools) if pools else perm
 
-    def _batches(self) -> list[list[int]]:
+    def batches(self) -> list[list[int]]:
+        """This epoch's batches, without advancing the epoch."""
         order = self._order().tolist()
         batches = [order[i:i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         if self.drop_last and batches and len(batches[-1]) < self.batch_size:
@@ -176,7 +177,7 @@ class LengthBucketSampler(Sampler[list[int]]):
         return batches
 
     def __iter__(self) -> Iterator[list[int]]:
-        batches = self._batches()
+        batches = self.batches()
         self.epoch += 1  # a plain loop that never calls set_epoch still gets a new order each pass
         return iter(batches)
 

@@ -97,6 +97,7 @@ SEED_PRESET = {
     "train.weight_decay": 0.0,
     "train.schedule": "none",
     "train.batch_size": 128,
+    "train.eval_batch_size": 512,
     "train.max_epochs": 10,
     "train.grad_clip": 0.0,
 }

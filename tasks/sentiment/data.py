@@ -261,11 +261,12 @@ class SentimentDataModule(TaskDataModule):
         train = train or self.cfg.train
         workers = train.num_workers
         if self.opts.bucket:
-            sampler = LengthBucketSampler(dataset.lengths, train.batch_size, shuffle=shuffle, seed=train.seed)
+            sampler = LengthBucketSampler(dataset.lengths, train.batch_size_for(shuffle), shuffle=shuffle,
+                                          seed=train.seed)
         else:
             sampler = torch.utils.data.BatchSampler(
                 torch.utils.data.RandomSampler(dataset) if shuffle else torch.utils.data.SequentialSampler(dataset),
-                train.batch_size, drop_last=False)
+                train.batch_size_for(shuffle), drop_last=False)
         # the batch sampler yields index lists; __getitems__ pads a whole batch at once
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=_identity, num_workers=workers,
                           persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())

@@ -59,15 +59,25 @@ class TaggingConfig:
                                       "into training, keeping the rest for early stopping; for data whose "
                                       "validation split comes from the test domain and training does not "
                                       "(WNUT-17). 0: off", min=0.0, lt=1.0)
+    aux_data: str = option("", "an auxiliary tagged corpus trained alongside (multi-task): it shares the "
+                               "embeddings, character features and encoder and has its own output layer, "
+                               "e.g. tagging/ud_english_ewt for part-of-speech tags; a folder's training file "
+                               "is found by name. Only the main data is validated, tested and predicted",
+                           path=True)
+    aux_tag_column: str = option("auto", "the auxiliary corpus' tags, as --tag-column")
+    aux_share: float = option(1.0, "auxiliary sentences trained on per epoch (a fresh seeded sample each "
+                                   "epoch), as a multiple of the main training sentences", gt=0.0)
+    aux_weight: float = option(1.0, "weight of the auxiliary task's loss", min=0.0)
     max_length: int = option(250, "sentences longer than this many tokens are truncated (with a warning) "
                                   "in training data", min=1)
 
     def validate(self) -> None:
-        if self.tag_column not in ("auto", "upos", "xpos") and not self.tag_column.isdigit() \
-                and not self.tag_column.replace("_", "").isalnum():
-            raise ConfigError("options.tag_column (--tag-column)",
-                              f"expected upos, xpos, a column number or a column name; got {self.tag_column!r}")
-        for name in ("tag_column", "token_column"):
+        for name in ("tag_column", "aux_tag_column"):
+            value = getattr(self, name)
+            if value not in ("auto", "upos", "xpos") and not value.isdigit() and not value.replace("_", "").isalnum():
+                raise ConfigError(f"options.{name} (--{name.replace('_', '-')})",
+                                  f"expected upos, xpos, a column number or a column name; got {value!r}")
+        for name in ("tag_column", "token_column", "aux_tag_column"):
             value = getattr(self, name)
             if value.isdigit() and int(value) < 1:
                 raise ConfigError(f"options.{name} (--{name.replace('_', '-')})",

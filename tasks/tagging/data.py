@@ -7,14 +7,15 @@ twenty times in a batch is encoded once), and the sentence lengths that the back
 
 from __future__ import annotations
 
+import math
 import random
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Iterator, NamedTuple
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from suite.config import RunConfig
 from suite.data.sources import looks_like_path
@@ -35,6 +36,7 @@ class TagBatch(NamedTuple):
     forms: torch.Tensor         # (B, T) index of each token's form in ``chars``
     tags: torch.Tensor          # (B, T) tag ids, 0 at padding
     lengths: torch.Tensor       # (B,) tokens per sentence, on the CPU
+    task: int = 0               # 0: the main tags; 1: the auxiliary corpus' tags (--aux-data)
 
 
 def clip_word(word: str, max_chars: int) -> str:
@@ -49,8 +51,9 @@ class TaggedSentences(Dataset):
     """Numericalised sentences of one split, with the character table of the split's word forms."""
 
     def __init__(self, sentences: list[Sentence], words: Vocabulary, chars: Vocabulary, tag_index: dict[str, int],
-                 lowercase: bool, max_word_chars: int):
+                 lowercase: bool, max_word_chars: int, task: int = 0):
         self.sentences = sentences
+        self.task = task
         forms: dict[str, int] = {}
         self.words, self.forms, self.tags = [], [], []
         for s in sentences:
@@ -74,7 +77,66 @@ class TaggedSentences(Dataset):
         forms, _ = pad_batch(list(inverse.split(lengths.tolist())))
         char_lengths = self.char_lengths[unique]
         chars = self.chars[unique, : int(char_lengths.max())]
-        return TagBatch(words, chars, char_lengths, forms, tags, lengths)
+        return TagBatch(words, chars, char_lengths, forms, tags, lengths, self.task)
+
+
+class MultiTaskTraining(Dataset):
+    """The main training sentences followed by the auxiliary corpus' (indices offset by the main count);
+    a batch holds one task's sentences only, so each batch is collated by its own split."""
+
+    def __init__(self, main: TaggedSentences, aux: TaggedSentences):
+        self.parts = (main, aux)
+
+    def __len__(self) -> int:
+        return len(self.parts[0]) + len(self.parts[1])
+
+    def __getitem__(self, i: int) -> tuple[int, int]:
+        main = len(self.parts[0])
+        return (0, i) if i < main else (1, i - main)
+
+    def collate(self, items: list[tuple[int, int]]) -> TagBatch:
+        part = self.parts[items[0][0]]
+        return part.collate([part[i] for _, i in items])
+
+
+class MultiTaskSampler(Sampler[list[int]]):
+    """Each epoch: all main sentences, plus a fresh seeded sample of ``aux_per_epoch`` auxiliary ones, each
+    task bucketed by length on its own and the batches of both shuffled together."""
+
+    def __init__(self, main_lengths: list[int], aux_lengths: list[int], aux_per_epoch: int, batch_size: int,
+                 seed: int):
+        self.main = LengthBucketSampler(main_lengths, batch_size, shuffle=True, seed=seed)
+        self.aux_lengths = torch.as_tensor(aux_lengths, dtype=torch.int64)
+        self.aux_per_epoch = min(aux_per_epoch, len(aux_lengths))
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def sampler(self) -> "MultiTaskSampler":
+        return self  # so Lightning's set_epoch reaches us (see LengthBucketSampler.sampler)
+
+    def batches(self) -> list[list[int]]:
+        g = torch.Generator().manual_seed(self.seed + self.epoch + 2_000_003)
+        chosen = torch.randperm(len(self.aux_lengths), generator=g)[: self.aux_per_epoch]
+        aux = LengthBucketSampler(self.aux_lengths[chosen].tolist(), self.batch_size, shuffle=True,
+                                  seed=self.seed + self.epoch)
+        offset = len(self.main.lengths)
+        picked = chosen.tolist()
+        self.main.set_epoch(self.epoch)
+        batches = self.main.batches() + [[offset + picked[i] for i in b] for b in aux.batches()]
+        return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.batches()
+        self.epoch += 1
+        return iter(batches)
+
+    def __len__(self) -> int:
+        return len(self.main) + math.ceil(self.aux_per_epoch / self.batch_size)
 
 
 def seeded_split(sentences: list[Sentence], n: int, seed: int) -> tuple[list[Sentence], list[Sentence]]:
@@ -105,6 +167,13 @@ class TaggingDataModule(TaskDataModule):
         self.word_counts: torch.Tensor | None = None  # training counts per word id (for word dropout)
         self.sources: dict[str, str] = {}
         self.truncated = 0
+        self.aux_set: TaggedSentences | None = None  # --aux-data's training sentences
+
+    def sizes(self) -> dict[str, int]:
+        sizes = super().sizes()
+        if self.aux_set is not None:
+            sizes["aux_train"] = len(self.aux_set)
+        return sizes
 
     # --- checkpoint state ---------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -180,11 +249,16 @@ class TaggingDataModule(TaskDataModule):
         for sentences in splits.values():
             for s in sentences:  # also repairs ill-formed entity tags (an I- that starts an entity)
                 s.tags = convert(s.tags, scheme)
+        aux = self._read_aux() if opts.aux_data else []
+        if aux:
+            counts = Counter(t for s in aux for t in s.tags)
+            self.info["aux_tags"] = sorted(counts, key=lambda t: (-counts[t], t))
+        seen = train + aux  # the auxiliary corpus' words and characters are learnt too
         lower = opts.lowercase
-        words = Vocabulary.build(([t.lower() for t in s.tokens] if lower else s.tokens for s in train),
+        words = Vocabulary.build(([t.lower() for t in s.tokens] if lower else s.tokens for s in seen),
                                  min_freq=opts.min_freq, max_size=opts.max_vocab or None)
-        chars = Vocabulary.build(list(t) for s in train for t in s.tokens)
-        counts = Counter(t.lower() if lower else t for s in train for t in s.tokens)
+        chars = Vocabulary.build(list(t) for s in seen for t in s.tokens)
+        counts = Counter(t.lower() if lower else t for s in seen for t in s.tokens)
         self.word_counts = torch.tensor([counts.get(w, 0) for w in words.itos], dtype=torch.float32)
         word_dim = opts.word_dim
         if opts.embeddings:
@@ -199,6 +273,36 @@ class TaggingDataModule(TaskDataModule):
             "baseline": most_frequent_tags(train),
         })
         self._build_sets(splits)
+        if aux:
+            self.aux_set = TaggedSentences(aux, words, chars, {t: i for i, t in enumerate(self.info["aux_tags"])},
+                                           lower, opts.max_word_chars, task=1)
+
+    def _read_aux(self) -> list[Sentence]:
+        """The auxiliary corpus' training sentences: a file, a folder's training file, or a Hub dataset's
+        train split; over-long sentences are cut to --max-length."""
+        opts = self.cfg.options
+        data, path = opts.aux_data, Path(opts.aux_data)
+        if path.is_dir():
+            found = find_splits(path)
+            if "train" not in found:
+                raise DataError(data, "--aux-data: no training file found by name (a file with 'train' in "
+                                      "its name)")
+            path = found["train"]
+        if path.exists():
+            sentences = read_file(path, "auto", "auto", opts.aux_tag_column)
+            source = str(path)
+        elif not looks_like_path(data):
+            sentences = read_hub(data, "auto", opts.aux_tag_column)["train"]
+            source = f"{data}[train]"
+        else:
+            raise DataError(data, "--aux-data: file or folder not found (relative paths are also looked up "
+                                  "under --data-root / $RNN_SUITE_DATA)")
+        if not sentences:
+            raise DataError(source, "--aux-data: no tagged sentences")
+        self.sources["aux"] = source
+        for s in sentences:
+            s.tokens, s.tags = s.tokens[:opts.max_length], s.tags[:opts.max_length]
+        return sentences
 
     def _scheme(self, train: list[Sentence]) -> str:
         opts = self.cfg.options
@@ -283,12 +387,20 @@ class TaggingDataModule(TaskDataModule):
     # --- loaders --------------------------------------------------------------------------------------
     def _loader(self, dataset: TaggedSentences, shuffle: bool) -> DataLoader:
         train = self.cfg.train
-        sampler = LengthBucketSampler(dataset.lengths, train.batch_size, shuffle=shuffle, seed=train.seed)
+        sampler = LengthBucketSampler(dataset.lengths, train.batch_size_for(shuffle), shuffle=shuffle,
+                                      seed=train.seed)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate,
                           num_workers=train.num_workers, persistent_workers=train.num_workers > 0)
 
     def train_dataloader(self):
-        return self._loader(self.train_set, shuffle=True)
+        if self.aux_set is None:
+            return self._loader(self.train_set, shuffle=True)
+        train, mixed = self.cfg.train, MultiTaskTraining(self.train_set, self.aux_set)
+        sampler = MultiTaskSampler(self.train_set.lengths, self.aux_set.lengths,
+                                   round(self.cfg.options.aux_share * len(self.train_set)), train.batch_size,
+                                   train.seed)
+        return DataLoader(mixed, batch_sampler=sampler, collate_fn=mixed.collate, num_workers=train.num_workers,
+                          persistent_workers=train.num_workers > 0)
 
     def val_dataloader(self):
         return self._loader(self.val_set, shuffle=False)

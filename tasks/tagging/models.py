@@ -77,11 +77,13 @@ class Tagger(nn.Module):
         recurrence = PackedRecurrence if opts.packed else PaddedRecurrence  # equal outputs; padded is faster on CPU
         self.encoder = recurrence(features, backbone)
         self.head = nn.Linear(self.encoder.output_size, len(tags))
+        aux_tags = info.get("aux_tags")
+        self.aux_head = nn.Linear(self.encoder.output_size, len(aux_tags)) if aux_tags else None
         self.crf = CRF(len(tags), allowed_transitions(tags, info["scheme"]) if info["scheme"] != "none" else None) \
             if info["crf"] else None
 
     def forward(self, batch: TagBatch) -> torch.Tensor:
-        """Per-token tag scores (B, T, K)."""
+        """Per-token tag scores (B, T, K) over the batch's task's tags."""
         words = batch.words
         if self.training and self.drop_chance is not None:
             drop = torch.rand(words.shape, device=words.device) < self.drop_chance[words]
@@ -91,7 +93,7 @@ class Tagger(nn.Module):
             per_form = self.chars(batch.chars, batch.char_lengths)
             x = torch.cat([x, per_form[batch.forms]], dim=-1)
         out, _ = self.encoder(self.dropout(x), batch.lengths)
-        return self.head(self.dropout(out))
+        return (self.aux_head if batch.task else self.head)(self.dropout(out))
 
     def mask(self, batch: TagBatch) -> torch.Tensor:
         t = batch.words.shape[1]
@@ -99,7 +101,7 @@ class Tagger(nn.Module):
 
     def loss(self, scores: torch.Tensor, batch: TagBatch) -> torch.Tensor:
         mask = self.mask(batch)
-        if self.crf is not None:
+        if self.crf is not None and not batch.task:
             return self.crf.nll(scores, batch.tags, mask).mean()
         return F.cross_entropy(scores[mask], batch.tags[mask])
 
@@ -130,6 +132,9 @@ class TaggingModule(TaskModule):
     def step(self, batch: TagBatch, stage: str) -> torch.Tensor:
         scores = self.net(batch)
         loss = self.net.loss(scores, batch)
+        if batch.task:  # an auxiliary batch (training only)
+            self.log("train/aux_loss", loss, batch_size=len(batch.lengths), on_step=True, on_epoch=False)
+            return loss * self.cfg.options.aux_weight
         self.log(f"{stage}/loss", loss, prog_bar=stage == "train", batch_size=len(batch.lengths),
                  on_step=stage == "train", on_epoch=stage != "train", sync_dist=stage != "train")
         if stage != "train":

@@ -124,7 +124,8 @@ class TranslationDataModule(TaskDataModule):
     # --- batches of similar length ---------------------------------------------------------------------
     def _loader(self, dataset: PairSet, shuffle: bool) -> DataLoader:
         train = self.cfg.train
-        sampler = LengthBucketSampler(dataset.lengths(), train.batch_size, shuffle=shuffle, seed=train.seed)
+        sampler = LengthBucketSampler(dataset.lengths(), train.batch_size_for(shuffle), shuffle=shuffle,
+                                      seed=train.seed)
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=train.num_workers,
                           persistent_workers=train.num_workers > 0)
 
