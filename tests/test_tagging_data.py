@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from suite.config import build_run_config
-from suite.errors import ConfigError, DataError
+from suite.errors import ConfigError, DataError, UserError
 from suite.registry import get_task
 from tasks.tagging.conll import find_splits, read_file, sentences_from_dataset
 from tasks.tagging.data import TagBatch, clip_word
@@ -246,6 +246,8 @@ def test_aux_corpus_trains_alongside_in_its_own_batches(tmp_path, data_root):
     dev_only = head_sentences(data_root / EWT / "en_ewt-ud-dev.conllu", tmp_path / "dev-only" / "dev.conllu", 5)
     with pytest.raises(DataError, match="dev-only: --aux-data: no training file found by name"):
         small_setup(tmp_path / "b", data_root, "wnut", n=10, aux_data=str(dev_only.parent))
+    with pytest.raises(UserError, match="^--aux-data nosuch/corpus: not a local file or folder"):
+        small_setup(tmp_path / "c", data_root, "wnut", n=10, aux_data="nosuch/corpus")
 
 
 @pytest.mark.realdata

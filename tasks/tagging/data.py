@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from suite.config import RunConfig
 from suite.data.sources import looks_like_path
 from suite.data.text import LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch
-from suite.errors import ConfigError, DataError
+from suite.errors import ConfigError, DataError, UserError
 from suite.task import TaskDataModule
 
 from .conll import Sentence, find_splits, read_file, read_hub
@@ -292,7 +292,10 @@ class TaggingDataModule(TaskDataModule):
             sentences = read_file(path, "auto", "auto", opts.aux_tag_column)
             source = str(path)
         elif not looks_like_path(data):
-            sentences = read_hub(data, "auto", opts.aux_tag_column)["train"]
+            try:
+                sentences = read_hub(data, "auto", opts.aux_tag_column)["train"]
+            except DataError as exc:  # say which option named it: --data may be fine
+                raise UserError(f"--aux-data {exc}") from None
             source = f"{data}[train]"
         else:
             raise DataError(data, "--aux-data: file or folder not found (relative paths are also looked up "
