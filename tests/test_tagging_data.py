@@ -246,6 +246,9 @@ def test_aux_corpus_trains_alongside_in_its_own_batches(tmp_path, data_root):
     dev_only = head_sentences(data_root / EWT / "en_ewt-ud-dev.conllu", tmp_path / "dev-only" / "dev.conllu", 5)
     with pytest.raises(DataError, match="dev-only: --aux-data: no training file found by name"):
         small_setup(tmp_path / "b", data_root, "wnut", n=10, aux_data=str(dev_only.parent))
+    with pytest.warns(UserWarning, match=r"en_ewt-ud-train.conllu: \d+ training sentence\(s\) longer than 12 tokens"):
+        _, short = small_setup(tmp_path / "d", data_root, "wnut", n=10, aux_data=str(aux.parent), max_length=12)
+    assert max(short.aux_set.lengths) == 12
     with pytest.raises(UserError, match="^--aux-data nosuch/corpus: not a local file or folder"):
         small_setup(tmp_path / "c", data_root, "wnut", n=10, aux_data="nosuch/corpus")
 

@@ -123,7 +123,31 @@ def truncate(ids: Sequence[int], max_length: int, keep: str = "head") -> list[in
     raise ValueError(f"keep must be head, tail or head_tail, got {keep!r}")
 
 
-class LengthBucketSampler(Sampler[list[int]]):
+class EpochBatchSampler(Sampler[list[int]]):
+    """A batch sampler whose batches depend on the epoch: subclasses implement ``batches()`` for
+    ``self.epoch``; each pass advances the epoch unless ``set_epoch`` sets it."""
+
+    epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    @property
+    def sampler(self) -> "EpochBatchSampler":
+        # Lightning calls set_epoch on a DataLoader's sampler and on its batch_sampler.sampler only, not
+        # on the batch sampler itself: this makes it reach us (and set the right epoch after a resume).
+        return self
+
+    def batches(self) -> list[list[int]]:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[list[int]]:
+        batches = self.batches()
+        self.epoch += 1  # a plain loop that never calls set_epoch still gets a new order each pass
+        return iter(batches)
+
+
+class LengthBucketSampler(EpochBatchSampler):
     """A batch sampler that puts examples of similar length together.
 
     Shuffled: each epoch the examples are permuted (seeded by ``seed + epoch``), cut into pools of
@@ -142,16 +166,6 @@ class LengthBucketSampler(Sampler[list[int]]):
         self.seed = seed
         self.pool = max(1, bucket_size_multiplier) * batch_size
         self.drop_last = drop_last
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    @property
-    def sampler(self) -> "LengthBucketSampler":
-        # Lightning calls set_epoch on a DataLoader's sampler and on its batch_sampler.sampler only, not
-        # on the batch sampler itself: this makes it reach us (and set the right epoch after a resume).
-        return self
 
     def _order(self) -> torch.Tensor:
         if not self.shuffle:
@@ -175,11 +189,6 @@ class LengthBucketSampler(Sampler[list[int]]):
             g = torch.Generator().manual_seed(self.seed + self.epoch + 1_000_003)
             batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
         return batches
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self.batches()
-        self.epoch += 1  # a plain loop that never calls set_epoch still gets a new order each pass
-        return iter(batches)
 
     def __len__(self) -> int:
         n = len(self.lengths)

@@ -12,14 +12,14 @@ import random
 import warnings
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
 from suite.data.sources import looks_like_path
-from suite.data.text import LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch
+from suite.data.text import EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch
 from suite.errors import ConfigError, DataError, UserError
 from suite.task import TaskDataModule
 
@@ -99,7 +99,7 @@ class MultiTaskTraining(Dataset):
         return part.collate([part[i] for _, i in items])
 
 
-class MultiTaskSampler(Sampler[list[int]]):
+class MultiTaskSampler(EpochBatchSampler):
     """Each epoch: all main sentences, plus a fresh seeded sample of ``aux_per_epoch`` auxiliary ones, each
     task bucketed by length on its own and the batches of both shuffled together."""
 
@@ -110,14 +110,6 @@ class MultiTaskSampler(Sampler[list[int]]):
         self.aux_per_epoch = min(aux_per_epoch, len(aux_lengths))
         self.batch_size = batch_size
         self.seed = seed
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    @property
-    def sampler(self) -> "MultiTaskSampler":
-        return self  # so Lightning's set_epoch reaches us (see LengthBucketSampler.sampler)
 
     def batches(self) -> list[list[int]]:
         g = torch.Generator().manual_seed(self.seed + self.epoch + 2_000_003)
@@ -129,11 +121,6 @@ class MultiTaskSampler(Sampler[list[int]]):
         self.main.set_epoch(self.epoch)
         batches = self.main.batches() + [[offset + picked[i] for i in b] for b in aux.batches()]
         return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        batches = self.batches()
-        self.epoch += 1
-        return iter(batches)
 
     def __len__(self) -> int:
         return len(self.main) + math.ceil(self.aux_per_epoch / self.batch_size)
@@ -166,7 +153,6 @@ class TaggingDataModule(TaskDataModule):
         self.pretrained: torch.Tensor | None = None
         self.word_counts: torch.Tensor | None = None  # training counts per word id (for word dropout)
         self.sources: dict[str, str] = {}
-        self.truncated = 0
         self.aux_set: TaggedSentences | None = None  # --aux-data's training sentences
 
     def sizes(self) -> dict[str, int]:
@@ -232,7 +218,7 @@ class TaggingDataModule(TaskDataModule):
                                   "sentences; the rest trained on, --val-to-train)"
             train = splits["train"] = train + moved
         scheme = self._scheme(train)
-        self._truncate(train, opts.max_length)
+        self._truncate(train, "train", opts.max_length)
         train_types = entity_types(t for s in train for t in s.tags)
         if scheme == "none":
             counts = Counter(t for s in train for t in s.tags)
@@ -303,8 +289,7 @@ class TaggingDataModule(TaskDataModule):
         if not sentences:
             raise DataError(source, "--aux-data: no tagged sentences")
         self.sources["aux"] = source
-        for s in sentences:
-            s.tokens, s.tags = s.tokens[:opts.max_length], s.tags[:opts.max_length]
+        self._truncate(sentences, "aux", opts.max_length)
         return sentences
 
     def _scheme(self, train: list[Sentence]) -> str:
@@ -318,14 +303,14 @@ class TaggingDataModule(TaskDataModule):
                                                             f"and O; the training data has tags like {example!r}")
         return opts.scheme
 
-    def _truncate(self, sentences: list[Sentence], max_length: int) -> None:
-        """Before scheme conversion, so an entity cut short is re-closed (BIOES) by the conversion."""
+    def _truncate(self, sentences: list[Sentence], split: str, max_length: int) -> None:
+        """Training sentences (``split``: train or aux) cut to --max-length with a warning; before scheme
+        conversion, so an entity cut short is re-closed (BIOES) by the conversion."""
         long = [s for s in sentences if len(s.tokens) > max_length]
         for s in long:
             s.tokens, s.tags = s.tokens[:max_length], s.tags[:max_length]
         if long:
-            self.truncated = len(long)
-            warnings.warn(f"{self.sources['train']}: {len(long)} training sentence(s) longer than {max_length} "
+            warnings.warn(f"{self.sources[split]}: {len(long)} training sentence(s) longer than {max_length} "
                           f"tokens were truncated (--max-length)", stacklevel=2)
 
     def _check_tags(self, split: str, sentences: list[Sentence], fatal: bool = True) -> list[str]:
