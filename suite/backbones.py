@@ -120,27 +120,33 @@ class PaddedRecurrence(nn.Module):
             size = cfg.hidden * self.directions
         self.output_size = size
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, outputs: bool = True
+                ) -> tuple[torch.Tensor | None, torch.Tensor]:
         """Outputs ``(B, T, H*dirs)``, zero at padded steps, and each sequence's final states
         (forward at its last real step, backward at its first) ``(B, H*dirs)``.
 
         Only the top layer's outputs are masked: between layers padding comes after the real steps in
-        both directions' reading order, so it never reaches them."""
+        both directions' reading order, so it never reaches them. ``outputs=False`` returns None for
+        them and skips that masking, for callers that read only the final states (the masking
+        costs about 5% of a seed-preset sentiment step: bench/sentiment.py)."""
         lengths = lengths.to(x.device)
-        valid = (torch.arange(x.shape[1], device=x.device).unsqueeze(0) < lengths.unsqueeze(1)).unsqueeze(-1)
+        steps = x.shape[1]
         rows = torch.arange(x.shape[0], device=x.device)
         for depth, directions in enumerate(self.layers):
             if depth:
                 x = self.layer_dropout(x)
             forward, _ = directions[0](x)
-            outputs = [forward]
+            per_direction = [forward]
             if self.directions == 2:
                 backward, _ = directions[1](reverse_padded(x, lengths))
-                outputs.append(reverse_padded(backward, lengths))
-            x = torch.cat(outputs, dim=-1) if len(outputs) > 1 else outputs[0]
-        x = x * valid
-        last = [outputs[0][rows, lengths - 1]] + ([outputs[1][:, 0]] if self.directions == 2 else [])
-        return x, torch.cat(last, dim=-1)
+                per_direction.append(reverse_padded(backward, lengths))
+            x = torch.cat(per_direction, dim=-1) if len(per_direction) > 1 else forward
+        last = [forward[rows, lengths - 1]] + ([per_direction[1][:, 0]] if self.directions == 2 else [])
+        last = torch.cat(last, dim=-1) if len(last) > 1 else last[0]
+        if not outputs:
+            return None, last
+        valid = torch.arange(steps, device=x.device).unsqueeze(0) < lengths.unsqueeze(1)
+        return x * valid.unsqueeze(-1), last
 
 
 class PackedRecurrence(nn.Module):
@@ -151,9 +157,11 @@ class PackedRecurrence(nn.Module):
         self.rnn = RecurrentBackbone(input_size, cfg)
         self.output_size = self.rnn.output_size
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        outputs, state = self.rnn(x, lengths)
-        return outputs, self.rnn.last_hidden(state)
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor, outputs: bool = True
+                ) -> tuple[torch.Tensor | None, torch.Tensor]:
+        """As PaddedRecurrence.forward."""
+        per_step, state = self.rnn(x, lengths)
+        return (per_step if outputs else None), self.rnn.last_hidden(state)
 
 
 def keras_init_(rnn: nn.RNNBase) -> None:

@@ -304,3 +304,7 @@ def test_padded_recurrence_equals_packing(cell, layers, bidirectional):
     out_padded, last_padded = padded(x, lengths)
     torch.testing.assert_close(out_padded, out_packed, rtol=0, atol=1e-5)
     torch.testing.assert_close(last_padded, last_packed, rtol=0, atol=1e-5)
+    for encoder, expected in ((packed, last_packed), (padded, last_padded)):
+        no_outputs, last = encoder(x, lengths, outputs=False)  # final states only, as 'last' pooling reads
+        assert no_outputs is None
+        torch.testing.assert_close(last, expected, rtol=0, atol=0)

@@ -98,7 +98,7 @@ class SentimentModule(TaskModule):
         """Features for the classifier and, for attention pooling, the weights over tokens."""
         mask = ids != 0
         x = self.word_dropout(self.embedding(ids))
-        outputs, last = self.encoder(x, lengths)
+        outputs, last = self.encoder(x, lengths, outputs=self.pool.kind != "last")
         pooled, weights = self.pool(outputs, lengths.to(ids.device), mask, last)
         if self.bag:
             pooled = torch.cat([pooled, x.sum(dim=1) / lengths.to(x.device, x.dtype).unsqueeze(-1)], dim=-1)
