@@ -184,6 +184,30 @@ def test_prediction_is_identical_alone_and_padded_in_a_batch(tmp_path, data_root
 
 
 @pytest.mark.realdata
+def test_ensemble_members_learn_apart_and_decode_their_averaged_scores(tmp_path, data_root):
+    cfg, dm = small_setup(tmp_path, data_root, "wnut", ensemble=3)
+    model = TASK.model(cfg, dm).eval()
+    first, second, third = model.net.members
+    assert not torch.equal(first.head.weight, second.head.weight)  # each from its own initialisation
+    batch = dm.val_set.collate([dm.val_set[i] for i in range(8)])
+    with torch.no_grad():
+        scores = model(batch)
+        assert scores.shape[0] == 3 and torch.allclose(scores[1], second(batch))
+        losses = [m.loss(m(batch), batch) for m in model.net.members]
+        assert torch.allclose(model.net.loss(scores, batch), sum(losses) / 3)
+        # members that agree decode as one of them does, so averaging is all the ensemble adds
+        second.load_state_dict(first.state_dict())
+        third.load_state_dict(first.state_dict())
+        assert torch.equal(model.predict_ids(batch), first.decode(first(batch), batch))
+        # members that differ: Viterbi over the averaged tag and transition scores
+        for p in third.parameters():
+            p.mul_(10)
+        mean = torch.stack([m(batch) for m in model.net.members]).mean(0)
+        crf = [torch.stack(p).mean(0) for p in zip(*(m.crf._scores() for m in model.net.members))]
+        assert torch.equal(model.predict_ids(batch), first.crf.decode(mean, first.mask(batch), tuple(crf)))
+
+
+@pytest.mark.realdata
 def test_wnut_scheme_bioes_conversion_and_unknown_test_tags(tmp_path, data_root):
     cfg, dm = small_setup(tmp_path, data_root, "wnut", scheme="bioes")
     assert dm.info["scheme"] == "bioes" and dm.info["crf"] is True

@@ -68,6 +68,9 @@ class TaggingConfig:
     aux_share: float = option(1.0, "auxiliary sentences trained on per epoch (a fresh seeded sample each "
                                    "epoch), as a multiple of the main training sentences", gt=0.0)
     aux_weight: float = option(1.0, "weight of the auxiliary task's loss", min=0.0)
+    ensemble: int = option(1, "taggers trained side by side on the same batches, each from its own "
+                              "initialisation; predictions average their tag scores (and CRF transitions). "
+                              "Training takes about this many times as long", min=1)
     max_length: int = option(250, "sentences longer than this many tokens are truncated (with a warning) "
                                   "in training data", min=1)
 

@@ -59,9 +59,11 @@ class CRF(nn.Module):
         return self.log_partition(emissions, mask) - self.sequence_score(emissions, tags, mask)
 
     @torch.no_grad()
-    def decode(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """The best tag path per sentence (B, T); padded positions hold 0."""
-        start, trans, end = self._scores()
+    def decode(self, emissions: torch.Tensor, mask: torch.Tensor,
+               scores: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """The best tag path per sentence (B, T); padded positions hold 0. ``scores`` replaces this
+        layer's (start, transition, end) scores, e.g. with an ensemble's averages."""
+        start, trans, end = scores if scores is not None else self._scores()
         batch, length, _ = emissions.shape
         score = start + emissions[:, 0]
         pointers = []

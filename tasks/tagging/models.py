@@ -112,12 +112,39 @@ class Tagger(nn.Module):
         return scores.argmax(dim=-1).masked_fill(~mask, 0)
 
 
+class TaggerEnsemble(nn.Module):
+    """Taggers trained side by side on the same batches, each from its own initialisation and with its
+    own dropout; each learns from its own loss. Decoding averages their tag scores and, with a CRF,
+    their transition scores, so the ensemble decodes like one tagger."""
+
+    def __init__(self, members: list[Tagger]):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.crf = members[0].crf
+
+    def forward(self, batch: TagBatch) -> torch.Tensor:
+        """Each member's tag scores: (members, B, T, K)."""
+        return torch.stack([member(batch) for member in self.members])
+
+    def loss(self, scores: torch.Tensor, batch: TagBatch) -> torch.Tensor:
+        return torch.stack([m.loss(s, batch) for m, s in zip(self.members, scores)]).mean()
+
+    def decode(self, scores: torch.Tensor, batch: TagBatch) -> torch.Tensor:
+        mean = scores.mean(dim=0)
+        if self.crf is None:
+            return self.members[0].decode(mean, batch)
+        parts = zip(*(m.crf._scores() for m in self.members))
+        return self.crf.decode(mean, self.members[0].mask(batch), tuple(torch.stack(p).mean(dim=0) for p in parts))
+
+
 class TaggingModule(TaskModule):
     def __init__(self, cfg: RunConfig, info: dict[str, Any], pretrained: torch.Tensor | None = None,
                  word_counts: torch.Tensor | None = None):
         super().__init__(cfg)
         self.info = info
-        self.net = Tagger(info, cfg.options, cfg.backbone, pretrained, word_counts)
+        members = [Tagger(info, cfg.options, cfg.backbone, pretrained, word_counts)
+                   for _ in range(cfg.options.ensemble)]
+        self.net = members[0] if len(members) == 1 else TaggerEnsemble(members)
         entity = info["scheme"] != "none"
         self.val_scores = TaggingScores(info["tags"], entity, with_report=True)
         self.test_scores = TaggingScores(info["tags"], entity, with_report=True)
