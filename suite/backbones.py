@@ -140,7 +140,8 @@ class PaddedRecurrence(nn.Module):
             if self.directions == 2:
                 backward, _ = directions[1](reverse_padded(x, lengths))
                 per_direction.append(reverse_padded(backward, lengths))
-            x = torch.cat(per_direction, dim=-1) if len(per_direction) > 1 else forward
+            if outputs or depth + 1 < len(self.layers):  # the top layer's only for callers that read them
+                x = torch.cat(per_direction, dim=-1) if len(per_direction) > 1 else forward
         last = [forward[rows, lengths - 1]] + ([per_direction[1][:, 0]] if self.directions == 2 else [])
         last = torch.cat(last, dim=-1) if len(last) > 1 else last[0]
         if not outputs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import signal
 import subprocess
@@ -205,6 +206,16 @@ def test_resume_may_extend_training_but_not_change_the_model(tmp_path, seed_run)
     done = run_cli("--resume", str(run_dir), "--hidden", "64", cwd=tmp_path)
     assert done.returncode == 2
     assert "only training settings may change" in done.stderr
+
+
+def test_adam_with_mixed_precision_and_gradient_clipping_trains(tmp_path):
+    """Adam is fused for speed except where Lightning cannot clip a fused optimiser's gradients."""
+    run_dir = tmp_path / "bf16"
+    done = run_cli("--task", "forecast", "--optimizer", "adam", "--grad-clip", "1", "--precision", "bf16-mixed",
+                   "--max-epochs", "1", "--run-dir", str(run_dir), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    results = read_results(run_dir)
+    assert results["epochs_completed"] == 1 and math.isfinite(results["metrics"]["test"]["mse"])
 
 
 def test_ddp_two_processes_write_one_result(tmp_path):

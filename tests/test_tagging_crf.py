@@ -12,7 +12,7 @@ from tasks.tagging.schemes import allowed_transitions
 
 
 def path_score(crf: CRF, emissions: torch.Tensor, path: tuple[int, ...]) -> torch.Tensor:
-    start, trans, end = crf._scores()
+    start, trans, end = crf.potentials()
     score = start[path[0]] + emissions[0, path[0]]
     for prev, nxt, t in zip(path, path[1:], range(1, len(path))):
         score = score + trans[prev, nxt] + emissions[t, nxt]

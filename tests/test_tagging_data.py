@@ -189,6 +189,7 @@ def test_ensemble_members_learn_apart_and_decode_their_averaged_scores(tmp_path,
     model = TASK.model(cfg, dm).eval()
     first, second, third = model.net.members
     assert not torch.equal(first.head.weight, second.head.weight)  # each from its own initialisation
+    assert all(k.startswith("net.members.") for k in model.state_dict())  # each weight saved once
     batch = dm.val_set.collate([dm.val_set[i] for i in range(8)])
     with torch.no_grad():
         scores = model(batch)
@@ -203,7 +204,7 @@ def test_ensemble_members_learn_apart_and_decode_their_averaged_scores(tmp_path,
         for p in third.parameters():
             p.mul_(10)
         mean = torch.stack([m(batch) for m in model.net.members]).mean(0)
-        crf = [torch.stack(p).mean(0) for p in zip(*(m.crf._scores() for m in model.net.members))]
+        crf = [torch.stack(p).mean(0) for p in zip(*(m.crf.potentials() for m in model.net.members))]
         assert torch.equal(model.predict_ids(batch), first.crf.decode(mean, first.mask(batch), tuple(crf)))
 
 

@@ -30,13 +30,14 @@ class CRF(nn.Module):
         self.register_buffer("trans_penalty", penalties[1], persistent=False)
         self.register_buffer("end_penalty", penalties[2], persistent=False)
 
-    def _scores(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def potentials(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The start, transition and end scores, with ill-formed moves fixed at NEG."""
         return (self.start + self.start_penalty, self.transitions + self.trans_penalty,
                 self.end + self.end_penalty)
 
     def log_partition(self, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """log Z per sentence: ``emissions`` (B, T, K), ``mask`` (B, T) with every first position true."""
-        start, trans, end = self._scores()
+        start, trans, end = self.potentials()
         alpha = start + emissions[:, 0]
         for t in range(1, emissions.shape[1]):
             step = torch.logsumexp(alpha.unsqueeze(2) + trans, dim=1) + emissions[:, t]
@@ -45,7 +46,7 @@ class CRF(nn.Module):
 
     def sequence_score(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The unnormalised log score of the given tag paths (B,)."""
-        start, trans, end = self._scores()
+        start, trans, end = self.potentials()
         maskf = mask.to(emissions.dtype)
         emit = emissions.gather(2, tags.unsqueeze(2)).squeeze(2)
         score = start[tags[:, 0]] + (emit * maskf).sum(dim=1)
@@ -60,10 +61,10 @@ class CRF(nn.Module):
 
     @torch.no_grad()
     def decode(self, emissions: torch.Tensor, mask: torch.Tensor,
-               scores: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
-        """The best tag path per sentence (B, T); padded positions hold 0. ``scores`` replaces this
-        layer's (start, transition, end) scores, e.g. with an ensemble's averages."""
-        start, trans, end = scores if scores is not None else self._scores()
+               potentials: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+        """The best tag path per sentence (B, T); padded positions hold 0. ``potentials`` replaces
+        this layer's ``potentials()``, e.g. with an ensemble's averages."""
+        start, trans, end = potentials if potentials is not None else self.potentials()
         batch, length, _ = emissions.shape
         score = start + emissions[:, 0]
         pointers = []

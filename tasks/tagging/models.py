@@ -120,7 +120,10 @@ class TaggerEnsemble(nn.Module):
     def __init__(self, members: list[Tagger]):
         super().__init__()
         self.members = nn.ModuleList(members)
-        self.crf = members[0].crf
+
+    @property
+    def crf(self) -> CRF | None:
+        return self.members[0].crf  # a property: registered here too, it would be saved twice
 
     def forward(self, batch: TagBatch) -> torch.Tensor:
         """Each member's tag scores: (members, B, T, K)."""
@@ -133,7 +136,7 @@ class TaggerEnsemble(nn.Module):
         mean = scores.mean(dim=0)
         if self.crf is None:
             return self.members[0].decode(mean, batch)
-        parts = zip(*(m.crf._scores() for m in self.members))
+        parts = zip(*(m.crf.potentials() for m in self.members))
         return self.crf.decode(mean, self.members[0].mask(batch), tuple(torch.stack(p).mean(dim=0) for p in parts))
 
 
