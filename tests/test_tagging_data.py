@@ -315,3 +315,42 @@ def test_explicit_split_files_and_a_carved_validation_split(tmp_path):
     dm = TASK.datamodule(one)
     dm.setup("fit")
     assert dm.sizes() == {"train": 18, "val": 2, "test": 2} and "validation" in dm.test_split
+
+
+@pytest.mark.realdata
+def test_vector_channel_gives_words_unseen_in_training_their_vectors(tmp_path, data_root):
+    from tasks.tagging.data import encode_sentences
+    from tasks.tagging.models import TaggingModule
+
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("3 3\nthe 1 0 0\nzyxqword 0 1 0\nbeyondlimit 0 0 1\n", encoding="utf-8")
+    cfg, dm = small_setup(tmp_path, data_root, "wnut", embeddings=str(vectors), vector_words=2, feature_dropout=0.0)
+    info, itos = dm.info, dm.info["words"]["itos"]
+    trained = info["trained_words"]
+    # 'the' is a training word already; the file's third word is past --vector-words
+    assert itos[trained:] == ["zyxqword"] and info["vector_dim"] == 3 and info["word_dim"] == 16
+    model = TASK.model(cfg, dm)
+    net = model.net
+    assert net.word_embed.num_embeddings == trained and not net.vectors.weight.requires_grad
+    assert net.vectors.weight[itos.index("the")].tolist() == [1, 0, 0]
+    assert net.vectors.weight[trained].tolist() == [0, 1, 0] and net.vectors.weight[5].abs().sum() == 0
+    sentences = encode_sentences([["the", "Zyxqword", "qqqnotaword"]], info)
+    batch = sentences.collate([sentences[0]])
+    assert batch.words[0].tolist() == [itos.index("the"), trained, 1]
+    # a model rebuilt for prediction, from the checkpoint's data state alone, has the vectors again
+    fresh = TaggingModule(cfg, info)
+    fresh.load_state_dict(model.state_dict())
+    assert fresh.net.vectors.weight[trained].tolist() == [0, 1, 0]
+    # the vectors count in prediction; word dropout hides a word's vector with its trained embedding
+    with torch.no_grad():
+        net.eval()
+        seen = net(batch)
+        net.train()
+        net.drop_chance = torch.ones_like(net.drop_chance)
+        dropped = net(batch)
+        net.vectors.weight.zero_()
+        assert torch.allclose(dropped, net(batch))
+        net.eval()
+        assert not torch.allclose(seen, net(batch))
+    with pytest.raises(ConfigError, match="options.vectors_from .*not both"):
+        build_run_config(TASK, explicit={"options.embeddings": str(vectors), "options.vectors_from": str(vectors)})

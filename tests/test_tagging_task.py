@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import read_results, run_cli
+from helpers import cli_env, read_results, run_cli
 from test_tagging_data import head_sentences
 
 SMALL = ("--hidden", "32", "--word-dim", "32", "--char-features", "16", "--threads", "1", "--num-workers", "0")
@@ -91,9 +91,13 @@ def test_entity_tagger_with_crf_end_to_end(tmp_path, data_root):
     slice_corpus(data_root, tmp_path / "wnut", "wnut17",
                  ["wnut17train.conll", "emerging.dev.conll", "emerging.test.annotated"], [300, 80, 80])
     slice_corpus(data_root, tmp_path / "pos", "ud_english_ewt", ["en_ewt-ud-train.conllu"], [200])
+    # the preset learns word vectors from IMDB (minutes); the short movie-review snippets take seconds
+    env = cli_env(RNN_SUITE_CACHE=str(tmp_path / "cache"))
     done = run_cli("--task", "tagging", "--preset", "wnut17", "--data", "wnut", "--aux-data", "pos",
-                   "--max-epochs", "2", *SMALL, "--run-dir", "run", cwd=tmp_path)
+                   "--vectors-from", str(data_root / "sentiment" / "rt_polarity"),
+                   "--max-epochs", "2", *SMALL, "--run-dir", "run", cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
+    assert "word vectors: " in done.stderr and len(list((tmp_path / "cache" / "vectors").iterdir())) == 1
     results = read_results(tmp_path / "run")
     assert results["config"]["options"]["crf"] == "on"
     assert results["data"]["aux_train"] == 200 and results["data"]["train"] == 300 + 40  # --val-to-train 0.5
@@ -103,7 +107,7 @@ def test_entity_tagger_with_crf_end_to_end(tmp_path, data_root):
     assert set(base) >= {"f1", "precision", "recall"}
     assert results["report"]["crf"] is True and results["report"]["per"] == "entity_type"
     done = run_cli("--checkpoint", "run", "--predict", "Barack Obama visited Paris and Google yesterday",
-                   cwd=tmp_path)
+                   cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[0].startswith("Barack")
     assert "entities:" in done.stdout

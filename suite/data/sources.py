@@ -31,6 +31,13 @@ READERS: dict[str, tuple[str, dict]] = {
 }
 
 
+#: files in a data folder that are not data
+IGNORED_NAMES = re.compile(r"^(readme|license|licence|provenance|changelog)\b|^\.", re.IGNORECASE)
+#: common names of a table's text column, tried in this order when none is given
+TEXT_NAMES = ("text", "sentence", "review", "content", "document", "body", "comment", "tweet", "utterance",
+              "phrase", "excerpt", "sentence1")
+
+
 def table_extension(path: Path) -> str | None:
     name = path.name.lower()
     for ext in sorted(READERS, key=len, reverse=True):
@@ -126,3 +133,23 @@ def _read_hub(name: str, split: str) -> pd.DataFrame:
                     f"{str(exc).splitlines()[0] if str(exc) else ''})")
         raise DataError(name, f"not a local file, and {why}") from None
     return table.to_pandas()
+
+
+def pick_column(frame: pd.DataFrame, given: str, names: tuple[str, ...], what: str, flag: str,
+                source: str, exclude: str | None = None) -> str:
+    columns = [str(c) for c in frame.columns]
+    if given != "auto":
+        if given not in columns:
+            raise DataError(source, f"no {what} column {given!r} ({flag}); columns: {', '.join(columns)}")
+        return given
+    lower = {c.lower(): c for c in columns if c != exclude}
+    for name in names:
+        if name in lower:
+            return lower[name]
+    if what == "text":  # the one column of strings, when it is unambiguous
+        strings = [c for c in columns if c != exclude
+                   and (frame[c].dtype == object or str(frame[c].dtype).startswith("str"))]
+        if len(strings) == 1:
+            return strings[0]
+    raise DataError(source, f"no {what} column found; expected one named {', '.join(names[:6])}, ... or "
+                            f"{flag} NAME; columns: {', '.join(columns)}")

@@ -209,15 +209,36 @@ def _open_text(path: Path):
     return gzip.open(path, "rt", encoding="utf-8") if gzipped else open(path, encoding="utf-8")
 
 
+def vector_file_words(path: str | Path, limit: int) -> list[str]:
+    """The first ``limit`` words of a word2vec/GloVe text file: by the formats' convention, the most
+    frequent ones."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(str(path), "word-vector file not found")
+    words: list[str] = []
+    try:
+        with _open_text(path) as handle:
+            for line_no, line in enumerate(handle, start=1):
+                word, _, rest = line.partition(" ")
+                if (line_no == 1 and rest.strip().isdigit()) or not rest.strip():
+                    continue  # the header, or a blank line
+                words.append(word)
+                if len(words) == limit:
+                    break
+    except (UnicodeDecodeError, OSError, EOFError):
+        return words  # load_word_vectors reads the same file next and names the problem
+    return words
+
+
 def load_word_vectors(path: str | Path, vocab: Vocabulary, dim: int | None = None,
-                      seed: int = 0) -> tuple[torch.Tensor, int]:
+                      seed: int = 0, missing: str = "random") -> tuple[torch.Tensor, int]:
     """A ``len(vocab) x dim`` matrix from a word2vec/GloVe text file (gzip too) and the number of
     vocabulary words found.
 
     An optional ``count dim`` header line is detected. A vocabulary word is looked up as it is, then
     lowercased (an exact entry wins). Rows of words not in the file are small random normal values
-    with the found vectors' spread; the PAD row is zero. Only the vocabulary's rows are kept, so a
-    large file costs one pass and little memory.
+    with the found vectors' spread (``missing="zero"``: zeros); the PAD row is zero. Only the
+    vocabulary's rows are kept, so a large file costs one pass and little memory.
     """
     path = Path(path)
     if not path.is_file():
@@ -263,7 +284,8 @@ def load_word_vectors(path: str | Path, vocab: Vocabulary, dim: int | None = Non
         raise DataError(str(path), "no vectors in the file")
     spread = float(torch.stack(list(found.values())).std()) if len(found) > 1 else 0.1
     g = torch.Generator().manual_seed(seed)
-    matrix = torch.randn(len(vocab), width, generator=g) * (spread or 0.1)
+    matrix = torch.zeros(len(vocab), width) if missing == "zero" else \
+        torch.randn(len(vocab), width, generator=g) * (spread or 0.1)
     matrix[vocab.pad_index] = 0.0
     hits = 0
     for i, token in enumerate(vocab.itos):

@@ -5,8 +5,6 @@ the way back, rolls written as MIDI or MusicXML.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import os
 import sys
@@ -14,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.data.cache import cache_dir, files_key
 from suite.errors import DataError
 
 from .config import STEPS
@@ -147,24 +146,12 @@ def score_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
 
 
-def cache_dir() -> Path:
-    base = os.environ.get("RNN_SUITE_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "rnn-suite")
-    return Path(base) / "music"
-
-
 def cache_key(files: list[Path], step: str) -> str:
     """Changes whenever the result could: the converter, music21's version, the step, the list of
     files, or any file's size or modification time."""
     import music21
 
-    listing = []
-    for p in files:
-        st = p.stat()
-        listing.append([str(p.resolve()), st.st_size, st.st_mtime_ns])
-    text = json.dumps({"converter": CONVERTER_VERSION, "music21": music21.__version__, "step": step,
-                       "files": listing})
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
+    return files_key(files, converter=CONVERTER_VERSION, music21=music21.__version__, step=step)
 
 
 def save_cache(path: Path, pieces: list[Piece], skipped: list[str], dropped: int) -> None:
@@ -198,14 +185,14 @@ def load_cache(path: Path) -> tuple[list[Piece], list[str], int] | None:
 def read_scores(files: list[Path], step: str, source: str, use_cache: bool = True) -> tuple[list[Piece], list[str], int]:
     """Every file's pieces at ``step``; unreadable, empty or unknown files are skipped and listed."""
     key = cache_key(files, step)
-    cached = cache_dir() / f"{key}.npz"
+    cached = cache_dir("music") / f"{key}.npz"
     if use_cache and cached.exists():
         loaded = load_cache(cached)
         if loaded is not None:
             return loaded
     if len(files) > 20:
         print(f"music: reading {len(files)} files of {source} through music21 at {step} steps "
-              f"(cached afterwards in {cache_dir()})", file=sys.stderr, flush=True)
+              f"(cached afterwards in {cache_dir('music')})", file=sys.stderr, flush=True)
     pieces, skipped, dropped = [], [], 0
     for path in files:
         try:

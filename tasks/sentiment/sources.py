@@ -13,17 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.data.sources import looks_like_path, read_table, table_extension
+from suite.data.sources import IGNORED_NAMES, TEXT_NAMES, looks_like_path, pick_column, read_table, table_extension
 from suite.errors import DataError
 
-TEXT_NAMES = ("text", "sentence", "review", "content", "document", "body", "comment", "tweet", "utterance",
-              "phrase", "excerpt", "sentence1")
 LABEL_NAMES = ("label", "labels", "sentiment", "polarity", "class", "category", "target", "y", "gold_label",
                "rating", "stars")
 SPLITS = ("train", "val", "test")
 _SPLIT_WORDS = {"train": ("train", "training"), "val": ("dev", "valid", "val", "validation"),
                 "test": ("test", "testing")}
-_IGNORED = re.compile(r"^(readme|license|licence|provenance|changelog)\b|^\.", re.IGNORECASE)
 _DOC_SUFFIXES = {".md", ".rst", ".html", ".pdf", ".py", ".zip"}
 
 
@@ -67,7 +64,7 @@ def find_sources(data: str) -> dict[str, object]:
                                   "(or a folder of one text file per class)")
         return {"train": path}
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not _IGNORED.match(p.name))
+        files = sorted(p for p in path.iterdir() if p.is_file() and not IGNORED_NAMES.match(p.name))
         tables = [p for p in files if table_extension(p) is not None]
         if tables:
             found: dict[str, object] = {}
@@ -126,26 +123,6 @@ def read_class_files(files: list[Path], encoding: str) -> Examples:
                 out.labels.append(label)
                 out.where.append((str(path), number))
     return out
-
-
-def pick_column(frame: pd.DataFrame, given: str, names: tuple[str, ...], what: str, flag: str,
-                source: str, exclude: str | None = None) -> str:
-    columns = [str(c) for c in frame.columns]
-    if given != "auto":
-        if given not in columns:
-            raise DataError(source, f"no {what} column {given!r} ({flag}); columns: {', '.join(columns)}")
-        return given
-    lower = {c.lower(): c for c in columns if c != exclude}
-    for name in names:
-        if name in lower:
-            return lower[name]
-    if what == "text":  # the one column of strings, when it is unambiguous
-        strings = [c for c in columns if c != exclude
-                   and (frame[c].dtype == object or str(frame[c].dtype).startswith("str"))]
-        if len(strings) == 1:
-            return strings[0]
-    raise DataError(source, f"no {what} column found; expected one named {', '.join(names[:6])}, ... or "
-                            f"{flag} NAME; columns: {', '.join(columns)}")
 
 
 def first_line(source: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+import sys
 import warnings
 from collections import Counter
 from pathlib import Path
@@ -19,7 +20,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
 from suite.data.sources import looks_like_path
-from suite.data.text import EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch
+from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch,
+                             vector_file_words)
+from suite.data.vectors import cached_vectors
 from suite.errors import ConfigError, DataError, UserError
 from suite.task import TaskDataModule
 
@@ -154,6 +157,7 @@ class TaggingDataModule(TaskDataModule):
         self.word_counts: torch.Tensor | None = None  # training counts per word id (for word dropout)
         self.sources: dict[str, str] = {}
         self.aux_set: TaggedSentences | None = None  # --aux-data's training sentences
+        self.vectors_seconds = 0.0  # spent learning --vectors-from's word vectors (0 when cached)
 
     def sizes(self) -> dict[str, int]:
         sizes = super().sizes()
@@ -246,22 +250,42 @@ class TaggingDataModule(TaskDataModule):
         chars = Vocabulary.build(list(t) for s in seen for t in s.tokens)
         counts = Counter(t.lower() if lower else t for s in seen for t in s.tokens)
         self.word_counts = torch.tensor([counts.get(w, 0) for w in words.itos], dtype=torch.float32)
-        word_dim = opts.word_dim
-        if opts.embeddings:
-            self.pretrained, found = load_word_vectors(opts.embeddings, words, seed=self.cfg.train.seed)
+        word_dim, channel = opts.word_dim, {}
+        vectors = self._vectors_file()
+        if vectors and opts.vector_words:
+            # the extra words come after the training ones, whose ids the trainable embedding keeps
+            trained = len(words)
+            # lowercased lookups never reach a cased file's capitalised entries: leave those out
+            words = Vocabulary(words.itos + [w for w in vector_file_words(vectors, opts.vector_words)
+                                             if w not in words and not (lower and w != w.lower())])
+            self.pretrained, found = load_word_vectors(vectors, words, missing="zero")
+            channel = {"trained_words": trained, "vector_dim": self.pretrained.shape[1]}
+        elif vectors:
+            self.pretrained, found = load_word_vectors(vectors, words, seed=self.cfg.train.seed)
             word_dim = self.pretrained.shape[1]
             if found == 0:
-                raise DataError(opts.embeddings, "none of the training words has a vector in this file")
+                raise DataError(vectors, "none of the training words has a vector in this file")
         crf = opts.crf == "on" or (opts.crf == "auto" and scheme != "none")
         self.info.update({
             "crf": crf, "words": words.state_dict(), "chars": chars.state_dict(),
             "lowercase": lower, "max_word_chars": opts.max_word_chars, "word_dim": word_dim,
-            "baseline": most_frequent_tags(train),
+            "baseline": most_frequent_tags(train), **channel,
         })
         self._build_sets(splits)
         if aux:
             self.aux_set = TaggedSentences(aux, words, chars, {t: i for i, t in enumerate(self.info["aux_tags"])},
                                            lower, opts.max_word_chars, task=1)
+
+    def _vectors_file(self) -> str:
+        """--embeddings, or the vectors learnt (once, then cached) from --vectors-from's text."""
+        opts = self.cfg.options
+        if not opts.vectors_from:
+            return opts.embeddings
+        path, summary = cached_vectors([opts.vectors_from], log=lambda line: print(line, file=sys.stderr,
+                                                                                  flush=True))
+        self.sources["vectors"] = f"{path} (from {opts.vectors_from})"
+        self.vectors_seconds = 0.0 if summary["cached"] else summary["seconds"]
+        return str(path)
 
     def _read_aux(self) -> list[Sentence]:
         """The auxiliary corpus' training sentences: a file, a folder's training file, or a Hub dataset's
