@@ -18,6 +18,7 @@ import gzip
 import os
 import sys
 import time
+from array import array
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -90,11 +91,11 @@ def learn_vectors(token_lists: Iterable[list[str]], settings: VectorSettings = V
     """The kept words (most frequent first), their unit-length vectors, and the tokens read."""
     settings.check()
     index: dict[str, int] = {}
-    ids: list[int] = []
+    ids = array("q")  # 8 bytes a token, where a list of ints takes about 36
     for tokens in token_lists:
         ids.extend(index.setdefault(t, len(index)) for t in tokens)
         ids.append(-1)  # windows never span two documents
-    flat = np.asarray(ids, dtype=np.int64)
+    flat = np.frombuffer(ids, dtype=np.int64)
     real = flat >= 0
     counts = np.bincount(flat[real], minlength=len(index))
     words = list(index)
@@ -127,7 +128,8 @@ def learn_vectors(token_lists: Iterable[list[str]], settings: VectorSettings = V
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(settings.seed)
         u, s, _ = torch.svd_lowrank(ppmi, q=settings.dim + 10, niter=4)
-    vectors = u[:, : settings.dim] * s[: settings.dim].sqrt()  # singular values halved in weight (Levy et al.)
+    # U times the square root of the singular values: Levy et al.'s eigenvalue weighting of 0.5
+    vectors = u[:, : settings.dim] * s[: settings.dim].sqrt()
     vectors = vectors / vectors.norm(dim=1, keepdim=True).clamp_min(1e-8)
     return [words[i] for i in order], vectors, int(real.sum())
 
