@@ -5,8 +5,8 @@ Each is the same as
     python main.py --task tagging --preset ewt     --data-root ../shared/data
     python main.py --task tagging --preset wnut17  --data-root ../shared/data
 
-run in-process, from scratch: no pretrained weights. The WNUT-17 preset learns its word vectors from
-the IMDB reviews' text in the run (the cache is emptied, so their seconds count). The best epoch is chosen on the validation
+run in-process, from scratch: no pretrained weights. Both presets learn their word vectors from the
+IMDB reviews' text in the run (the cache is emptied, so their seconds count). The best epoch is chosen on the validation
 score (token accuracy for EWT, entity F1 for WNUT-17); the test split is only reported. Printed per
 dataset: the test figure beside the most-frequent-tag baseline scored in the same run with the same
 metric code, fit seconds, training tokens per second, and the published references.

