@@ -316,7 +316,8 @@ def build_run_config(
                     preset=preset)
     apply_overrides(cfg, task.defaults, f"task {task.name} defaults")
     if preset is not None:
-        apply_overrides(cfg, task.presets[preset], f"preset {preset}")
+        replaced = {key for given in {**file_flat, **explicit} for key in task.preset_yields.get(given, ())}
+        apply_overrides(cfg, {k: v for k, v in task.presets[preset].items() if k not in replaced}, f"preset {preset}")
     apply_overrides(cfg, file_flat, file_name)
     apply_overrides(cfg, explicit, "command line")
     resolve_paths(cfg.options, data_root)

@@ -52,6 +52,9 @@ class Task:
     #: named sets of dotted overrides, applied after ``defaults``
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     preset_help: ClassVar[dict[str, str]] = {}
+    #: a setting the user gives -> the preset settings it replaces (a user's own word vectors replace
+    #: the ones a preset would learn), so a preset's choice never conflicts with the user's
+    preset_yields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def default_preset(self, given: dict[str, Any]) -> str | None:
         """The preset to use when none is named; ``given`` holds the explicitly set dotted keys."""

@@ -323,11 +323,11 @@ def test_vector_channel_gives_words_unseen_in_training_their_vectors(tmp_path, d
     from tasks.tagging.models import TaggingModule
 
     vectors = tmp_path / "vectors.txt"
-    vectors.write_text("3 3\nthe 1 0 0\nzyxqword 0 1 0\nbeyondlimit 0 0 1\n", encoding="utf-8")
-    cfg, dm = small_setup(tmp_path, data_root, "wnut", embeddings=str(vectors), vector_words=2, feature_dropout=0.0)
+    vectors.write_text("4 3\nthe 1 0 0\nzyxqword 0 1 0\nzyxqword 0 1 0\nbeyondlimit 0 0 1\n", encoding="utf-8")
+    cfg, dm = small_setup(tmp_path, data_root, "wnut", embeddings=str(vectors), vector_words=3, feature_dropout=0.0)
     info, itos = dm.info, dm.info["words"]["itos"]
     trained = info["trained_words"]
-    # 'the' is a training word already; the file's third word is past --vector-words
+    # 'the' is a training word already, a repeated word joins once, the file's fourth word is past N
     assert itos[trained:] == ["zyxqword"] and info["vector_dim"] == 3 and info["word_dim"] == 16
     model = TASK.model(cfg, dm)
     net = model.net
@@ -354,3 +354,10 @@ def test_vector_channel_gives_words_unseen_in_training_their_vectors(tmp_path, d
         assert not torch.allclose(seen, net(batch))
     with pytest.raises(ConfigError, match="options.vectors_from .*not both"):
         build_run_config(TASK, explicit={"options.embeddings": str(vectors), "options.vectors_from": str(vectors)})
+    # the user's own vectors replace those the (default) preset would learn
+    own = build_run_config(TASK, explicit={"options.embeddings": str(vectors)})
+    assert own.preset == "ewt" and own.options.vectors_from == "" and own.options.vector_words == 0
+    assert build_run_config(TASK).options.vectors_from.endswith("imdb")
+    vectors.write_text("Zyxqword 0 1 0\n", encoding="utf-8")  # lowercased lookups never reach it
+    with pytest.raises(DataError, match="vectors.txt: none of the training words or of its first"):
+        small_setup(tmp_path / "again", data_root, "wnut", embeddings=str(vectors), vector_words=3)

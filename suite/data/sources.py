@@ -33,6 +33,8 @@ READERS: dict[str, tuple[str, dict]] = {
 
 #: files in a data folder that are not data
 IGNORED_NAMES = re.compile(r"^(readme|license|licence|provenance|changelog)\b|^\.", re.IGNORECASE)
+#: suffixes of documentation and archives, never read as text
+DOC_SUFFIXES = {".md", ".rst", ".html", ".pdf", ".py", ".zip"}
 #: common names of a table's text column, tried in this order when none is given
 TEXT_NAMES = ("text", "sentence", "review", "content", "document", "body", "comment", "tweet", "utterance",
               "phrase", "excerpt", "sentence1")

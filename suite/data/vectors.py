@@ -28,10 +28,10 @@ import torch
 
 from ..errors import DataError, exit_on_user_error
 from .cache import cache_dir, files_key
-from .sources import IGNORED_NAMES, TEXT_NAMES, pick_column, read_table, table_extension
+from .sources import DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, pick_column, read_table, table_extension
 from .text import tokenize
 
-FORMAT_VERSION = 1  # bump when the vectors a setting gives change
+FORMAT_VERSION = 2  # bump when the vectors a setting gives change
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def corpus_files(source: str | Path) -> list[Path]:
     if not path.is_dir():
         raise DataError(str(source), "file or folder not found (expected text or table files to learn word "
                                      "vectors from)")
-    files = sorted(p for p in path.rglob("*") if p.is_file()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() not in DOC_SUFFIXES
                    and not any(IGNORED_NAMES.match(part) for part in p.relative_to(path).parts))
     if not files:
         raise DataError(str(source), "no files in this folder to learn word vectors from")
@@ -94,7 +94,7 @@ def learn_vectors(token_lists: Iterable[list[str]], settings: VectorSettings = V
     ids = array("q")  # 8 bytes a token, where a list of ints takes about 36
     for tokens in token_lists:
         ids.extend(index.setdefault(t, len(index)) for t in tokens)
-        ids.append(-1)  # windows never span two documents
+        ids.extend([-1] * settings.window)  # windows never span two documents
     flat = np.frombuffer(ids, dtype=np.int64)
     real = flat >= 0
     counts = np.bincount(flat[real], minlength=len(index))

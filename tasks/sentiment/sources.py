@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from suite.data.sources import IGNORED_NAMES, TEXT_NAMES, looks_like_path, pick_column, read_table, table_extension
+from suite.data.sources import (DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, looks_like_path, pick_column, read_table,
+                                table_extension)
 from suite.errors import DataError
 
 LABEL_NAMES = ("label", "labels", "sentiment", "polarity", "class", "category", "target", "y", "gold_label",
@@ -21,7 +22,6 @@ LABEL_NAMES = ("label", "labels", "sentiment", "polarity", "class", "category", 
 SPLITS = ("train", "val", "test")
 _SPLIT_WORDS = {"train": ("train", "training"), "val": ("dev", "valid", "val", "validation"),
                 "test": ("test", "testing")}
-_DOC_SUFFIXES = {".md", ".rst", ".html", ".pdf", ".py", ".zip"}
 
 
 @dataclass
@@ -84,7 +84,7 @@ def find_sources(data: str) -> dict[str, object]:
                     raise DataError(data, f"no training file: expected a name with 'train' among {names}")
                 found["train"] = unnamed[0]
             return found
-        classes = [p for p in files if p.suffix.lower() not in _DOC_SUFFIXES]
+        classes = [p for p in files if p.suffix.lower() not in DOC_SUFFIXES]
         if len(classes) < 2:
             raise DataError(data, "expected table files (train/dev/test by name) or one text file per class "
                                   "(at least two)")

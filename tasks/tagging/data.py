@@ -22,7 +22,7 @@ from suite.config import RunConfig
 from suite.data.sources import looks_like_path
 from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch,
                              vector_file_words)
-from suite.data.vectors import cached_vectors
+from suite.data.vectors import VectorSettings, cached_vectors
 from suite.errors import ConfigError, DataError, UserError
 from suite.task import TaskDataModule
 
@@ -256,9 +256,13 @@ class TaggingDataModule(TaskDataModule):
             # the extra words come after the training ones, whose ids the trainable embedding keeps
             trained = len(words)
             # lowercased lookups never reach a cased file's capitalised entries: leave those out
-            words = Vocabulary(words.itos + [w for w in vector_file_words(vectors, opts.vector_words)
-                                             if w not in words and not (lower and w != w.lower())])
+            extra = [w for w in vector_file_words(vectors, opts.vector_words)
+                     if w and w not in words and not (lower and w != w.lower())]
+            words = Vocabulary(words.itos + list(dict.fromkeys(extra)))  # a file may repeat a word
             self.pretrained, found = load_word_vectors(vectors, words, missing="zero")
+            if found == 0:
+                raise DataError(vectors, "none of the training words or of its first --vector-words words has "
+                                         "a vector in this file")
             channel = {"trained_words": trained, "vector_dim": self.pretrained.shape[1]}
         elif vectors:
             self.pretrained, found = load_word_vectors(vectors, words, seed=self.cfg.train.seed)
@@ -281,8 +285,9 @@ class TaggingDataModule(TaskDataModule):
         opts = self.cfg.options
         if not opts.vectors_from:
             return opts.embeddings
-        path, summary = cached_vectors([opts.vectors_from], log=lambda line: print(line, file=sys.stderr,
-                                                                                  flush=True))
+        # cased vectors for a cased vocabulary: a lowercased file would leave capitalised words without any
+        path, summary = cached_vectors([opts.vectors_from], VectorSettings(lowercase=opts.lowercase),
+                                       log=lambda line: print(line, file=sys.stderr, flush=True))
         self.sources["vectors"] = f"{path} (from {opts.vectors_from})"
         self.vectors_seconds = 0.0 if summary["cached"] else summary["seconds"]
         return str(path)

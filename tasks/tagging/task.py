@@ -39,6 +39,8 @@ class TaggingTask(Task):
         "wnut17": "WNUT-17 emerging entities (BIO over 6 types), with a CRF",
     }
 
+    preset_yields = {"options.embeddings": ("options.vectors_from", "options.vector_words")}
+
     def default_preset(self, given: dict[str, Any]) -> str | None:
         if given.get("options.data", EWT) == EWT and not given.get("options.train"):
             return "ewt"
