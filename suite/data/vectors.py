@@ -148,8 +148,11 @@ def write_vectors(path: Path, words: list[str], vectors: torch.Tensor) -> None:
 def build_vectors(sources: list[str], out: Path, settings: VectorSettings = VectorSettings(),
                   log=print) -> dict:
     """Learn vectors from every file of ``sources`` and write them to ``out``; a summary."""
+    return _build(sources, [f for source in sources for f in corpus_files(source)], out, settings, log)
+
+
+def _build(sources: list[str], files: list[Path], out: Path, settings: VectorSettings, log) -> dict:
     start = time.perf_counter()
-    files = [f for source in sources for f in corpus_files(source)]
 
     def tokenised() -> Iterator[list[str]]:
         for path in files:
@@ -178,7 +181,7 @@ def cached_vectors(sources: list[str], settings: VectorSettings = VectorSettings
     if path.is_file():
         return path, {"path": str(path), "cached": True}
     log(f"word vectors: learning them from {', '.join(sources)} (cached afterwards in {path.parent})")
-    return path, {**build_vectors(sources, path, settings, log), "cached": False}
+    return path, {**_build(sources, files, path, settings, log), "cached": False}
 
 
 def main(argv: list[str] | None = None) -> int:
