@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import shutil
 import time
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMessageBox, QPushButton, QSplitter,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
-from suite.runs import RunSummary, list_runs
+from suite.runs import Run, RunSummary, list_runs
 
 from .curves import CurvesWidget
 
@@ -150,6 +149,9 @@ class RunsPanel(QWidget):
         names = "\n".join(str(run.path) for run in chosen)
         answer = QMessageBox.question(self, "Delete runs", f"Delete these runs and their checkpoints?\n{names}")
         if answer == QMessageBox.StandardButton.Yes:
-            for run in chosen:
-                shutil.rmtree(run.path, ignore_errors=True)
+            kept = {run.path: Run(run.path).delete() for run in chosen}
+            kept = {path: files for path, files in kept.items() if files}
             self.refresh()
+            if kept:  # a --run-dir that held the user's own files: those stay, and the user is told
+                listing = "\n".join(f"{path}: {', '.join(f.name for f in files)}" for path, files in kept.items())
+                QMessageBox.information(self, "Delete runs", f"Kept files the runs did not write:\n{listing}")

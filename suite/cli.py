@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import traceback
 from dataclasses import fields
@@ -175,8 +174,8 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
         session = prepare_fit(task, cfg, run, stream, datamodule, listen_stdin=listen and rank_zero,
                               show_progress=rank_zero and sys.stderr.isatty())
     except Exception:
-        if new_run and rank_zero:  # nothing was trained: leave no run behind
-            shutil.rmtree(run.path, ignore_errors=True)
+        if new_run and rank_zero:  # nothing was trained: leave no run behind, and nothing of the user's lost
+            run.discard()
         raise
     if rank_zero:
         os.environ[RUN_DIR_ENV] = str(run.path)  # DDP workers re-run this command; they must join this run

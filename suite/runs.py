@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +28,16 @@ def runs_root() -> Path:
     return Path(os.environ.get(RUNS_ENV) or "runs")
 
 
+#: what a run writes at its top level; a --run-dir that already holds any of these is refused, and only
+#: these (plus the outputs results.json lists) are ever removed from a run folder
+RUN_FILES = ("config.yaml", "events.jsonl", "metrics.csv", "results.json", "checkpoints")
+
+
 class Run:
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
+        #: folders this process created for the run, outermost first: all that discard() may remove
+        self.created_dirs: list[Path] = []
 
     # well-known files
     config_path = property(lambda self: self.path / "config.yaml")
@@ -55,8 +63,35 @@ class Run:
         if run.config_path.exists():
             raise UserError(f"{run.path}: already holds a run; use --resume {run.path} to continue it, "
                             f"or choose another --run-dir")
-        run.checkpoints.mkdir(parents=True, exist_ok=True)
+        if run.path.exists() and not run.path.is_dir():
+            raise UserError(f"{run.path}: exists and is not a folder; choose another --run-dir")
+        clashing = [name for name in RUN_FILES if (run.path / name).exists()]
+        if clashing:
+            raise UserError(f"{run.path}: already holds {', '.join(clashing)}, which a run would overwrite; "
+                            f"choose another --run-dir")
+        run._make_dirs(run.checkpoints)
         return run
+
+    def _make_dirs(self, target: Path) -> None:
+        missing = []
+        for folder in [target, *target.parents]:
+            if folder.exists():
+                break
+            missing.append(folder)
+        for folder in reversed(missing):
+            folder.mkdir(exist_ok=False)
+            self.created_dirs.append(folder)
+
+    def discard(self) -> None:
+        """Undo :meth:`create` after a failed setup: remove the folders it made, if still empty.
+
+        Never removes a file, nor a folder that existed before this run was created."""
+        for folder in reversed(self.created_dirs):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty (someone else wrote there) or already gone: leave it
+                pass
+        self.created_dirs = []
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> Run:
@@ -66,6 +101,27 @@ class Run:
         if not run.config_path.exists():
             raise UserError(f"{run.path}: not a run directory (no config.yaml)")
         return run
+
+    def delete(self) -> list[Path]:
+        """Remove what the run wrote (its files, checkpoints and listed outputs), then the folder if that
+        leaves it empty. Anything else in the folder is the user's and stays; it is returned."""
+        outputs: list[str] = []
+        try:
+            outputs = [str(p) for p in (self.results() or {}).get("outputs") or []]
+        except (OSError, ValueError):
+            pass
+        for name in [*RUN_FILES, "results.json.tmp", *outputs]:
+            target = self.path / name
+            if target.resolve().parent != self.path.resolve() and name not in RUN_FILES:
+                continue  # an output listed outside the folder is not the run's to remove
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target, ignore_errors=True)
+            elif target.exists() or target.is_symlink():
+                target.unlink(missing_ok=True)
+        kept = sorted(self.path.iterdir()) if self.path.is_dir() else []
+        if not kept:
+            self.path.rmdir()
+        return kept
 
     def write_config(self, text: str) -> None:
         self.config_path.write_text(text, encoding="utf-8")
