@@ -21,4 +21,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C while the libraries are still loading
+        print("error: interrupted", file=sys.stderr)
+        sys.exit(130)

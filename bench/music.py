@@ -39,7 +39,6 @@ from suite.config import build_run_config  # noqa: E402
 from suite.errors import exit_on_user_error  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.training import quiet_libraries, train_in_process  # noqa: E402
-from tasks.music.data import collate_pieces  # noqa: E402
 
 PUBLISHED = {"tanh RNN": "8.76-9.10", "LSTM": 8.67, "GRU": 8.54, "RNN-RBM": 6.27, "RNN-NADE": "5.19-5.56"}
 TARGET, GOAL = 8.5, 6.0
@@ -68,6 +67,14 @@ class PlainLSTM(nn.Module):
         out, _ = self.rnn(packed)
         out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
         return self.head(self.drop(out))
+
+
+def collate_pieces(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(inputs, targets, lengths) for the plain loop: each frame predicts the next, a silent frame first."""
+    lengths = torch.tensor([len(x) for x in items], dtype=torch.int64)
+    targets = nn.utils.rnn.pad_sequence(items, batch_first=True)
+    inputs = torch.cat([torch.zeros(len(items), 1, targets.shape[-1]), targets[:, :-1]], dim=1)
+    return inputs, targets, lengths
 
 
 def plain_nll(model, rolls, batch: int) -> float:

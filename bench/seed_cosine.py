@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from suite.backbones import RecurrentBackbone, glorot_linear_  # noqa: E402
 from suite.config import BackboneConfig, build_run_config  # noqa: E402
-from suite.errors import exit_on_user_error  # noqa: E402
+from suite.errors import UserError, exit_on_user_error  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
@@ -92,12 +92,23 @@ def plain_run(seed: int, lr: float, batch: int, epochs: int) -> tuple[float, flo
     return time.perf_counter() - started, best
 
 
+def parse_seeds(text: str) -> list[int]:
+    """``"1,2,3"`` -> [1, 2, 3]; anything else is one error line (it was a ValueError's traceback)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts or not all(p.isascii() and p.isdigit() and len(p) < 20 for p in parts):
+        raise UserError(f"--seeds: expected comma-separated non-negative integers like 1,2,3, got {text!r}")
+    seeds = [int(p) for p in parts]
+    if max(seeds) > 2**32 - 1:  # the suite's --seed bound
+        raise UserError(f"--seeds: a seed must be at most {2**32 - 1:,}, got {max(seeds)}")
+    return seeds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog="Targets: ratio <= 1.10, both median validation MSEs <= 1e-4.")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated seeds (default: 1,2,3)")
     args = parser.parse_args()
-    seeds = [int(s) for s in args.seeds.split(",")]
+    seeds = parse_seeds(args.seeds)
     quiet_libraries()
 
     task = get_task("forecast")

@@ -308,8 +308,8 @@ class MainWindow(QMainWindow):
         if how in ("finished", "stopped"):
             self.progress.setValue(100)
             self.state_label.setText(f"run {how}: {process.run_dir}")
-        elif how == "killed":
-            self.state_label.setText("run killed; its directory can be resumed from the Runs tab")
+        elif how in ("killed", "interrupted"):
+            self.state_label.setText(f"run {how}; its directory can be resumed from the Runs tab")
         else:
             message = process.error or f"the run exited with code {code}; see the log below"
             self.state_label.setText(f"run failed: {message}")
@@ -321,8 +321,13 @@ class MainWindow(QMainWindow):
     def show_run(self, run_dir: str) -> None:
         from .runs_panel import read_metric_rows
 
+        try:
+            rows = read_metric_rows(Path(run_dir))
+        except UserError as exc:  # a damaged metrics.csv: say so, and keep the curves shown
+            self.state_label.setText(f"cannot open the run: {exc}")
+            return
         self.curves.clear()
-        self.curves.load_rows(Path(run_dir).name, read_metric_rows(Path(run_dir)))
+        self.curves.load_rows(Path(run_dir).name, rows)
         self.tabs.setCurrentIndex(0)
 
     def try_run(self, run_dir: str) -> None:

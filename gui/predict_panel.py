@@ -18,20 +18,14 @@ class TrainedModel:
     """A run's task, config and best weights, loaded once (off the GUI thread) and reused."""
 
     def __init__(self, run_dir: str):
-        from suite.config import build_run_config
-        from suite.registry import get_task
-        from suite.runs import Run
-        from suite.training import load_trained
+        from suite.api import load
 
-        run = Run.open(run_dir)
-        saved = run.read_config()
-        self.task = get_task(saved["task"])
-        cfg = build_run_config(self.task, file_data=saved, file_name=str(run.config_path))
-        self.trained = load_trained(self.task, cfg, run)
-        self.cfg = cfg
+        self.predictor = load(run_dir)
+        self.task = self.predictor.task
+        self.cfg = self.predictor.config
 
     def predict(self, raw: str) -> Any:
-        return self.task.predict(self.trained.model, raw)
+        return self.predictor.predict(raw)
 
 
 class PredictPanel(QWidget):

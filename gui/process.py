@@ -9,24 +9,23 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
-MAIN = Path(__file__).resolve().parent.parent / "main.py"
 RUN_NICENESS = 5
 
 
 def cli_command(args: list[str]) -> list[str]:
-    """The argv a user would type for these arguments (shown in the GUI, copyable)."""
-    return ["python", "main.py", *args]
+    """The command the window runs for these arguments, as a user would type it (shown, copyable): the
+    installed package's entry, so it works from any folder, as the window's own runs do."""
+    return ["python", "-m", "suite", *args]
 
 
 class RunProcess(QObject):
     """Starts ``main.py ARGS --events stdout`` and turns its output into signals.
 
     ``event(dict)`` for each JSON line, ``log(str)`` for each line of human output (standard error),
-    ``ended(int exit_code, str how)`` once, with ``how`` one of finished, stopped, failed, killed.
+    ``ended(int exit_code, str how)`` once, with ``how`` one of finished, stopped, interrupted, failed, killed.
     """
 
     event = Signal(dict)
@@ -55,7 +54,8 @@ class RunProcess(QObject):
         self.process.setProcessEnvironment(env)
         if self.cwd:
             self.process.setWorkingDirectory(self.cwd)
-        self.process.start(sys.executable, [str(MAIN), *self.args])
+        program, *arguments = cli_command(self.args)
+        self.process.start(sys.executable, arguments)  # the shown command, with this interpreter
 
     def running(self) -> bool:
         return self.process.state() != QProcess.ProcessState.NotRunning
@@ -103,13 +103,13 @@ class RunProcess(QObject):
                 return
             if record.get("event") == "error":
                 self.error = record.get("message")
+            elif record.get("event") == "started":
+                self.run_dir = record.get("run_dir") or self.run_dir
             elif record.get("event") == "finished":
                 self.run_dir = record.get("run_dir")
                 self.status = record.get("status")
             self.event.emit(record)
         else:
-            if text.startswith("run: ") or text.startswith("resuming: "):
-                self.run_dir = text.split(": ", 1)[1]
             self.log.emit(text)
 
     def _finished(self, code: int, _status) -> None:
@@ -121,6 +121,8 @@ class RunProcess(QObject):
             how = "killed"
         elif code == 0:
             how = self.status or "finished"
+        elif code in (130, 143):  # SIGINT / SIGTERM: the run saved its last checkpoint and can resume
+            how = "interrupted"
         else:
             how = "failed"
         self.ended.emit(code, how)

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QMessageBox, QPushButton, QSplitter,
-                               QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
+                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
+from suite.errors import UserError
+from suite.runfiles import reason
 from suite.runs import Run, RunSummary, list_runs
 
 from .curves import CurvesWidget
@@ -19,7 +20,9 @@ COLUMNS = ("task", "started", "settings", "status", "test metric", "baseline (te
 
 
 def settings_summary(cfg: dict) -> str:
-    b, t = cfg.get("backbone", {}), cfg.get("train", {})
+    if not cfg:  # a damaged run's unreadable config
+        return ""
+    b, t = cfg.get("backbone") or {}, cfg.get("train") or {}
     parts = [f"{b.get('cell')} {b.get('hidden')}x{b.get('layers')}" + (" bi" if b.get("bidirectional") else ""),
              f"{t.get('optimizer')} lr {t.get('lr')}", f"{t.get('max_epochs')} ep"]
     if cfg.get("preset"):
@@ -34,15 +37,20 @@ def test_metric(run: RunSummary) -> tuple[str, str]:
     base = ((results.get("baseline") or {}).get("test") or {})
     if not monitor or monitor not in test:
         return "", ""
-    return f"{monitor} {test[monitor]:.4g}", (f"{base[monitor]:.4g}" if monitor in base else "")
+    return f"{monitor} {_score(test[monitor])}", (_score(base[monitor]) if monitor in base else "")
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4g}"  # null: the score was not finite
 
 
 def read_metric_rows(run_dir: Path) -> list[dict]:
-    path = Path(run_dir) / "metrics.csv"
-    if not path.exists():
-        return []
-    with open(path, newline="", encoding="utf-8") as handle:
-        return list(csv.DictReader(handle))
+    """The run's metrics.csv rows; a damaged file is a UserError naming it."""
+    return Run(run_dir).metric_rows()
+
+
+def status_text(run: RunSummary) -> str:
+    return f"damaged: {run.damaged}" if run.damaged else run.status
 
 
 def flat_config(cfg: dict) -> dict[str, str]:
@@ -69,12 +77,17 @@ class RunsPanel(QWidget):
 
         buttons = QHBoxLayout()
         for text, slot in (("Refresh", self.refresh), ("Open", lambda: self._emit(self.open_run)),
-                           ("Resume", lambda: self._emit(self.resume_run)), ("Try it", lambda: self._emit(self.try_run)),
-                           ("Delete", self.delete_selected)):
+                           ("Resume", lambda: self._emit(self.resume_run, damaged_ok=True)),
+                           ("Try it", lambda: self._emit(self.try_run)), ("Delete", self.delete_selected)):
             button = QPushButton(text, self)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
+        # why a selected run cannot be compared or used (a damaged one); empty otherwise
+        self.notice = QLabel(self)
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #d9534f")
+        self.notice.hide()
 
         self.curves = CurvesWidget(self)
         self.diff = QTableWidget(0, 0, self)
@@ -88,6 +101,7 @@ class RunsPanel(QWidget):
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
         top_layout.addLayout(buttons)
+        top_layout.addWidget(self.notice)
         top_layout.addWidget(self.table)
         split.addWidget(top)
         split.addWidget(lower)
@@ -100,32 +114,65 @@ class RunsPanel(QWidget):
         for row, run in enumerate(self.runs):
             metric, base = test_metric(run)
             cells = (run.task, time.strftime("%Y-%m-%d %H:%M", time.localtime(run.started)),
-                     settings_summary(run.config), run.status, metric, base)
+                     settings_summary(run.config), status_text(run), metric, base)
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(run.path))
-                if col == 3 and run.status in ("failed", "incomplete"):
-                    item.setForeground(QColor("#d9534f"))
                 self.table.setItem(row, col, item)
+            self._style_status(row, run)
         self.table.resizeColumnsToContents()
+        self._show_notice([])
+
+    def _style_status(self, row: int, run: RunSummary) -> None:
+        item = self.table.item(row, 3)
+        item.setText(status_text(run))
+        if run.status in ("failed", "incomplete", "damaged"):
+            item.setForeground(QColor("#d9534f"))
+        if run.damaged:
+            item.setToolTip(f"{run.path}\ndamaged: {run.damaged}")
+
+    def _mark_damaged(self, run: RunSummary, exc: UserError) -> None:
+        """Damage found only when the whole file was read (listing checks the start of long files)."""
+        run.status, run.damaged = "damaged", reason(exc, run.path)
+        for row, listed in enumerate(self.runs):
+            if listed is run:
+                self._style_status(row, run)
+
+    def _show_notice(self, damaged: list[RunSummary]) -> None:
+        self.notice.setText("\n".join(f"{run.path.name}: damaged: {run.damaged}" for run in damaged))
+        self.notice.setVisible(bool(damaged))
 
     def selected(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
         return [self.runs[r] for r in rows if r < len(self.runs)]
 
-    def _emit(self, signal) -> None:
+    def _emit(self, signal, damaged_ok: bool = False) -> None:
         chosen = self.selected()
-        if chosen:
-            signal.emit(str(chosen[0].path))
+        if not chosen:
+            return
+        if chosen[0].damaged and not damaged_ok:
+            # nothing to open or try; Resume goes to the command line, which names what it cannot use
+            self._show_notice([chosen[0]])
+            return
+        signal.emit(str(chosen[0].path))
 
     def compare(self) -> None:
         """Overlay the selected runs' curves and show their settings side by side, differences first."""
         chosen = self.selected()
         self.curves.clear()
         for run in chosen:
-            self.curves.load_rows(run.path.name, read_metric_rows(run.path))
+            if run.damaged:
+                continue
+            try:
+                rows = read_metric_rows(run.path)
+            except UserError as exc:
+                self._mark_damaged(run, exc)
+                continue
+            self.curves.load_rows(run.path.name, rows)
             if run.results and run.results.get("monitor"):
                 self.curves.set_monitor(run.results["monitor"])
+        self._show_notice([run for run in chosen if run.damaged])
+        chosen = [run for run in chosen if not run.damaged]  # the settings diff: the runs it can read
         configs = [flat_config(run.config) for run in chosen]
         keys = sorted(set().union(*configs)) if configs else []
         differing = [k for k in keys if len({c.get(k) for c in configs}) > 1]

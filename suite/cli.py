@@ -8,20 +8,22 @@ Errors a user can fix are printed as one line (``error: ...``) with exit code 2;
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import signal
 import sys
+import threading
 import traceback
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
+from .atomic import dumps_strict, write_text_atomic
 from .config import (BackboneConfig, RunConfig, TrainConfig, build_run_config, field_flag, field_types,
                      read_config_file)
 from .errors import UserError
 from .events import EventStream
+from .interrupts import HANDLED, Interrupted, install_raising_handlers
 from .registry import all_tasks, get_task, task_names
-from .runs import RUN_DIR_ENV, Run
+from .runs import Run
 from .task import Task
 
 
@@ -46,7 +48,9 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<task>/<time>-<slug>)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
-    run.add_argument("--checkpoint", metavar="RUN_DIR", help="a trained run, for --predict or --evaluate")
+    run.add_argument("--checkpoint", metavar="RUN",
+                     help="a trained run's folder, or a checkpoint file alone (it carries its settings), "
+                          "for --predict or --evaluate")
     run.add_argument("--predict", metavar="INPUT", help="run the trained model on INPUT (text, values or a file)")
     run.add_argument("--evaluate", metavar="DATA", help="evaluate the trained model on another dataset")
     run.add_argument("--output", metavar="FILE", help="where --predict or --evaluate writes its result")
@@ -59,7 +63,10 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, task: Task) -> None:
-    shown = build_run_config(task, preset=None) if not task.defaults else None
+    try:  # what a run with no flags would get: the task's defaults and the preset it picks, as --print-config
+        shown = build_run_config(task)
+    except UserError:
+        shown = None
     groups = (("backbone", BackboneConfig, "backbone"), ("train", TrainConfig, "training"),
               ("options", task.Config, f"{task.name} options"))
     preset_text = "; ".join(f"{name}: {task.preset_help.get(name, '')}".rstrip(": ") for name in task.presets)
@@ -88,9 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     quiet_libraries()
     argv = list(sys.argv[1:] if argv is None else argv)
     stream = EventStream(to_stdout="--events=stdout" in argv or _follows(argv, "--events", "stdout"))
+    previous = {signum: signal.getsignal(signum) for signum in HANDLED}
+    install_raising_handlers()
     try:
         return _main(argv, stream)
-    except UserError as exc:
+    except (UserError, Interrupted) as exc:
         stream.emit("error", message=str(exc))
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -104,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stream.close()
+        for signum, handler in previous.items():
+            if handler is not None and threading.current_thread() is threading.main_thread():
+                signal.signal(signum, handler)
 
 
 def _follows(argv: list[str], flag: str, value: str) -> bool:
@@ -118,9 +130,17 @@ def _main(argv: list[str], stream: EventStream) -> int:
         return 0
     saved: dict[str, Any] | None = None
     run: Run | None = None
-    if pre.resume or pre.checkpoint:
+    checkpoint_file: Path | None = None
+    if pre.checkpoint and Path(pre.checkpoint).is_file():  # a checkpoint alone carries its settings
+        from .trained import load_checkpoint, stamp_of
+
+        checkpoint_file = Path(pre.checkpoint)
+        saved = stamp_of(load_checkpoint(checkpoint_file), checkpoint_file)["config"]
+    elif pre.resume or pre.checkpoint:
         run = Run.open(pre.resume or pre.checkpoint)
         saved = run.read_config()
+        if pre.resume:  # a resumed run appends to its files: a damaged one is refused, not written into
+            run.results(), run.events(), run.metric_rows()
     file_data = read_config_file(pre.config) if pre.config else None
     task_name = pre.task or (saved or {}).get("task") or (file_data or {}).get("task")
     if not task_name:
@@ -129,6 +149,9 @@ def _main(argv: list[str], stream: EventStream) -> int:
             print(f"\ninstalled tasks: {', '.join(task_names())}")
             return 0
         raise UserError("no task given; use --task NAME (installed: " + ", ".join(task_names()) + ")")
+    if not isinstance(task_name, str):
+        source = run.config_path if saved and saved.get("task") == task_name else pre.config
+        raise UserError(f"{source}: 'task' must be a task name such as forecast, got {task_name!r}")
     task = get_task(task_name)
     if saved and saved.get("task") != task.name:
         raise UserError(f"{run.path} is a '{saved.get('task')}' run, not '{task.name}'")
@@ -139,9 +162,10 @@ def _main(argv: list[str], stream: EventStream) -> int:
     explicit = {k: v for k, v in vars(args).items() if "." in k}
     out = sys.stderr if stream.to_stdout else sys.stdout
     data_root = args.data_root
+    _refuse_conflicts(args)
 
     if args.checkpoint:
-        return _use_trained(task, run, saved, explicit, args, out, data_root)
+        return _use_trained(task, run or checkpoint_file, saved, explicit, args, out, data_root)
     if args.resume:
         changed = sorted(k for k in explicit if not k.startswith("train."))
         if changed:
@@ -160,58 +184,91 @@ def _main(argv: list[str], stream: EventStream) -> int:
     return _train(task, cfg, stream, out, run_dir=args.run_dir, listen=stream.to_stdout)
 
 
+#: what each way of using a run cannot be combined with (argparse names; a combination is refused, not ignored)
+_CONFLICTS = {
+    "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output"),
+    "checkpoint": ("run_dir", "preset", "config", "print_config"),
+}
+
+
+def _refuse_conflicts(args: argparse.Namespace) -> None:
+    for mode, refused in _CONFLICTS.items():
+        if getattr(args, mode) is None:
+            continue
+        clashing = [name for name in refused if getattr(args, name) not in (None, False)]
+        if clashing:
+            flags = ", ".join("--" + name.replace("_", "-") for name in clashing)
+            raise UserError(f"--{mode} cannot be combined with {flags}")
+    if args.output and not (args.predict or args.evaluate):
+        raise UserError("--output needs --predict INPUT or --evaluate DATA")
+
+
+def _check_output(path: Path) -> None:
+    """Before any work: an --output that cannot be written is said at once, not after a long prediction."""
+    if path.is_dir():
+        raise UserError(f"{path}: --output is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise UserError(f"{path}: --output's folder {path.parent} does not exist")
+
+
+def _write_output(path: Path, write: Callable[[], Any]) -> Any:
+    """Run ``write``; if it fails (a full disk), leave no partial file where there was none before."""
+    existed = path.exists()
+    try:
+        return write()
+    except OSError as exc:
+        if not existed:
+            path.unlink(missing_ok=True)
+        raise UserError(f"{path}: cannot write --output ({exc.strerror or exc})") from None
+
+
 def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run: Run | None = None,
            run_dir: str | None = None, resume: bool = False, listen: bool = False) -> int:
-    from .training import fit_and_test, is_rank_zero_process, prepare_fit
+    from .runner import run_training
 
-    datamodule = task.datamodule(cfg)
-    datamodule.setup("fit")  # bad data fails here, before a run directory exists
-    rank_zero = is_rank_zero_process()
-    new_run = run is None
-    if new_run:
-        run = Run.create(task.name, task.slug(cfg), run_dir) if rank_zero else Run(run_dir or os.environ[RUN_DIR_ENV])
-    try:
-        session = prepare_fit(task, cfg, run, stream, datamodule, listen_stdin=listen and rank_zero,
-                              show_progress=rank_zero and sys.stderr.isatty())
-    except Exception:
-        if new_run and rank_zero:  # nothing was trained: leave no run behind, and nothing of the user's lost
-            run.discard()
-        raise
-    if rank_zero:
-        os.environ[RUN_DIR_ENV] = str(run.path)  # DDP workers re-run this command; they must join this run
-        run.results_path.unlink(missing_ok=True)  # a resumed run is not finished until it says so again
-        run.write_config(cfg.to_yaml())
-        stream.attach(run.path)
-        print(f"{'resuming' if resume else 'run'}: {run.path}", file=out, flush=True)
-    else:
-        stream.to_stdout = False
-    results = fit_and_test(session, resume=resume)
+    run, results = run_training(task, cfg, stream, out, run=run, run_dir=run_dir, resume=resume, listen=listen)
     if results is None:
         return 0
-    stream.emit("finished", status=results["status"], run_dir=str(run.path), metrics=results["metrics"],
+    if results["status"] == "interrupted":
+        signum = signal.Signals[results["interrupted_by"]].value
+        stream.emit("interrupted", signal=results.get("interrupted_by"), run_dir=str(run.path.resolve()),
+                    epochs_completed=results["epochs_completed"], message=f"interrupted by {results.get('interrupted_by')}")
+        print(f"error: interrupted by {results.get('interrupted_by')} after {results['epochs_completed']} epochs; "
+              f"the last checkpoint is saved: --resume {run.path} continues", file=sys.stderr)
+        return 128 + signum
+    stream.emit("finished", status=results["status"], run_dir=str(run.path.resolve()), metrics=results["metrics"],
                 baseline=results["baseline"], epochs_completed=results["epochs_completed"],
-                fit_seconds=results["fit_seconds"], best_checkpoint=results["best_checkpoint"])
-    print(format_summary(results), file=out)
+                fit_seconds=results["fit_seconds"], best_checkpoint=str(run.path / results["best_checkpoint"]))
+    print(format_summary(results, run.path), file=out)
     return 0
 
 
-def _use_trained(task: Task, run: Run, saved: dict[str, Any], explicit: dict[str, Any], args, out: TextIO,
-                 data_root: str | None) -> int:
-    from .training import evaluate, load_trained
+def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit: dict[str, Any], args,
+                 out: TextIO, data_root: str | None) -> int:
+    from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
 
     if not (args.predict or args.evaluate):
         raise UserError("--checkpoint needs --predict INPUT or --evaluate DATA")
     changed = sorted(k for k in explicit if not k.startswith("options."))
     if changed:
         raise UserError(f"a trained run's model settings cannot change (not {', '.join(changed)})")
-    cfg = build_run_config(task, file_data=saved, file_name=str(run.config_path), explicit=explicit,
-                           data_root=data_root)
-    trained = load_trained(task, cfg, run)
     output_path = Path(args.output) if args.output else None
+    if output_path:
+        _check_output(output_path)
+    if isinstance(source, Run):
+        cfg = build_run_config(task, file_data=for_inference(saved), file_name=str(source.config_path),
+                               explicit=explicit, data_root=data_root)
+        trained = load_trained(task, cfg, source)
+    else:
+        trained = load_checkpoint_file(source, explicit, data_root)
     if args.predict is not None:
-        prediction = task.predict(trained.model, args.predict)
+        try:
+            prediction = task.predict(trained.model, args.predict)
+        except NotImplementedError:
+            raise UserError(f"task '{task.name}' does not answer --predict") from None
         if output_path:
-            written = task.save_prediction(prediction, output_path)  # a task may write several files
+            # a task may write several files
+            written = _write_output(output_path, lambda: task.save_prediction(prediction, output_path))
             print(f"wrote {', '.join(map(str, written)) if written else output_path}", file=out)
         else:
             print(task.render_prediction(prediction), file=out)
@@ -219,10 +276,13 @@ def _use_trained(task: Task, run: Run, saved: dict[str, Any], explicit: dict[str
         from .config import resolve_data_path
 
         data = resolve_data_path(args.evaluate, data_root)
-        report = evaluate(trained, data)
-        text = json.dumps(report, indent=2)
+        try:
+            report = evaluate(trained, data)
+        except NotImplementedError:
+            raise UserError(f"task '{task.name}' cannot --evaluate other data") from None
+        text = dumps_strict(report, indent=2)
         if output_path:
-            output_path.write_text(text + "\n", encoding="utf-8")
+            write_text_atomic(output_path, text + "\n")
             print(f"wrote {output_path}", file=out)
         else:
             print(text, file=out)
@@ -254,7 +314,7 @@ def format_metrics_table(test: dict[str, float], val: dict[str, float] | None,
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
 
 
-def format_summary(results: dict[str, Any]) -> str:
+def format_summary(results: dict[str, Any], run_dir: Path | None = None) -> str:
     lines = [
         f"{results['task']} {results['status']}: {results['epochs_completed']} epochs in "
         f"{results['fit_seconds']:.1f} s, {_fmt(results['train_samples_per_second'])} samples/s, "
@@ -263,7 +323,7 @@ def format_summary(results: dict[str, Any]) -> str:
     ]
     if results.get("test_split") != "test":
         lines.append(f"test split: {results['test_split']}")
-    lines.append(f"best checkpoint: {results['best_checkpoint']}")
+    lines.append(f"best checkpoint: {Path(run_dir or '.') / results['best_checkpoint']}")
     if results.get("outputs"):
         lines.append("outputs: " + ", ".join(results["outputs"]))
     return "\n".join(lines)

@@ -11,6 +11,7 @@ dataclass defaults -> the task's defaults -> the preset -> a ``--config`` file -
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass, field, fields
@@ -22,6 +23,8 @@ import yaml
 from .errors import ConfigError, UserError
 
 SECTIONS = ("backbone", "train", "options")
+#: the largest integer setting without a bound of its own: sizes beyond it only fail later, deep in torch
+INT_LIMIT = 2**31 - 1
 NO_PRESET = "none"  # --preset none: the defaults alone, even where the task would pick a preset
 
 
@@ -55,8 +58,8 @@ class BackboneConfig:
     """The recurrent backbone shared by every task."""
 
     cell: str = option("lstm", "recurrent cell", choices=("rnn", "lstm", "gru"))
-    hidden: int = option(128, "hidden units per direction", min=1)
-    layers: int = option(1, "stacked recurrent layers", min=1)
+    hidden: int = option(128, "hidden units per direction", min=1, max=8192)
+    layers: int = option(1, "stacked recurrent layers", min=1, max=64)
     bidirectional: bool = option(False, "read sequences in both directions")
     dropout: float = option(0.0, "dropout between stacked layers", min=0.0, lt=1.0)
     init: str = option("keras", "weight initialisation: keras (Glorot input, orthogonal recurrent, "
@@ -84,7 +87,7 @@ class TrainConfig:
                                      "larger passes run faster and give the same scores", min=0)
     max_epochs: int = option(10, "maximum training epochs", min=1)
     patience: int = option(0, "early stopping: epochs without validation improvement (0: off)", min=0)
-    seed: int = option(42, "random seed for weights, shuffling and dropout", min=0)
+    seed: int = option(42, "random seed for weights, shuffling and dropout", min=0, max=2**32 - 1)
     accelerator: str = option("auto", "hardware", choices=("auto", "cpu", "gpu", "cuda", "mps"))
     devices: str = option("auto", "devices per node: a count, a list like 0,1, or auto")
     num_nodes: int = option(1, "machines for multi-node DDP", min=1)
@@ -97,6 +100,12 @@ class TrainConfig:
                                  "best for in-memory tensors on few cores)", min=0)
     threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
     log_every: int = option(10, "log the training loss every N steps", min=1)
+    logger: str = option("", "standard loggers beside events.jsonl, written into <run>/logs: "
+                             "NAME[,NAME...] of csv, tensorboard, mlflow, wandb, as one comma-separated "
+                             "flag (--logger tensorboard,mlflow); W&B runs offline; all but csv need "
+                             "pip install rnn-suite[tracking]; empty: none")
+    mlflow_uri: str = option("", "MLflow tracking server URI for --logger mlflow (empty: a file store in "
+                                 "<run>/logs/mlflow)")
 
     def batch_size_for(self, training: bool) -> int:
         """Training batches are --batch-size; evaluation ones --eval-batch-size when it is set."""
@@ -106,6 +115,9 @@ class TrainConfig:
         text = self.devices.strip()
         if text != "auto" and not all(p.strip().lstrip("-").isdigit() for p in text.split(",") if p.strip()):
             raise ConfigError("train.devices (--devices)", f"expected a count, a list like 0,1, or auto; got {text!r}")
+        from .loggers import check_settings
+
+        check_settings(self.logger, self.mlflow_uri)
 
 
 @dataclass
@@ -195,6 +207,10 @@ def validate_section(obj: Any, section: str) -> None:
             continue
         if meta.get("choices") and value not in meta["choices"]:
             raise ConfigError(where, f"expected one of {', '.join(map(str, meta['choices']))}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(where, f"expected a finite number, got {value}")
+        if isinstance(value, int) and not isinstance(value, bool) and meta.get("max") is None and abs(value) > INT_LIMIT:
+            raise ConfigError(where, f"must be at most {INT_LIMIT:,}, got {value}")
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if meta.get("min") is not None and value < meta["min"]:
                 raise ConfigError(where, f"must be at least {meta['min']}, got {value}")
@@ -239,22 +255,10 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def read_config_file(path: str | os.PathLike) -> dict[str, Any]:
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{p}: config file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{p}: cannot read config file ({exc})") from None
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", line {mark.line + 1}" if mark else ""
-        raise UserError(f"{p}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{p}: expected a mapping with task, backbone, train and options")
-    return data
+    from .saferead import read_yaml_mapping
+
+    # size, binary and alias limits: a YAML bomb must fail here, not grow in whatever walks the result
+    return read_yaml_mapping(path, "config file", "a mapping with task, backbone, train and options")
 
 
 def resolve_data_path(value: str, data_root: str | None = None) -> str:

@@ -11,8 +11,8 @@ A parent process (the GUI) reads the stdout copy and can stop a run gracefully b
 from __future__ import annotations
 
 import csv
-import json
 import math
+import os
 import sys
 import threading
 import time
@@ -22,13 +22,8 @@ from typing import Any, TextIO
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item") and getattr(value, "numel", lambda: 1)() == 1:
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)  # JSON has no NaN/inf; keep it readable rather than invalid
-    return value
+from .atomic import dumps_strict, json_safe
+from .errors import UserError
 
 
 class EventStream:
@@ -40,35 +35,64 @@ class EventStream:
         self._metrics: TextIO | None = None
         self._metrics_writer = None
         self._lock = threading.Lock()
+        self.run_dir: Path | None = None  # the run this stream writes for, once attached
 
     def attach(self, run_dir: Path) -> None:
         """Start writing into the run directory (appending, so a resumed run keeps its history)."""
-        self._file = open(run_dir / "events.jsonl", "a", encoding="utf-8", buffering=1)
+        self.run_dir = run_dir
         metrics_path = run_dir / "metrics.csv"
         new = not metrics_path.exists() or metrics_path.stat().st_size == 0
-        self._metrics = open(metrics_path, "a", encoding="utf-8", newline="", buffering=1)
+        try:
+            self._file = open(run_dir / "events.jsonl", "a", encoding="utf-8", buffering=1)
+            self._metrics = open(metrics_path, "a", encoding="utf-8", newline="", buffering=1)
+        except OSError as exc:
+            self.close()
+            raise UserError(f"{run_dir}: cannot write the run's events ({exc.strerror or exc})") from None
         self._metrics_writer = csv.writer(self._metrics)
         if new:
             self._metrics_writer.writerow(["time", "step", "epoch", "name", "value"])
 
     def emit(self, event: str, **fields: Any) -> None:
-        record = {"event": event, "time": round(time.time(), 3)}
-        record.update({k: _jsonable(v) for k, v in fields.items()})
-        line = json.dumps(record)
+        record = json_safe({"event": event, "time": round(time.time(), 3), **fields})
+        line = dumps_strict(record)
         with self._lock:
-            if self._file:
-                self._file.write(line + "\n")
             if self.to_stdout:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
-            if event == "metric" and self._metrics_writer:
-                self._metrics_writer.writerow([record["time"], record.get("step"), record.get("epoch"),
-                                               record["name"], record["value"]])
+                self._to_stdout(line)
+            try:
+                if self._file:
+                    self._file.write(line + "\n")
+                if event == "metric" and self._metrics_writer:
+                    self._metrics_writer.writerow([record["time"], record.get("step"), record.get("epoch"),
+                                                   record["name"], record["value"]])
+            except OSError as exc:
+                # A full disk must not end training here: the checkpoint writer says so in one line, and
+                # keeps the previous checkpoint. Stop recording rather than fail on every event.
+                print(f"warning: events are no longer recorded in the run folder ({exc.strerror or exc})",
+                      file=sys.stderr)
+                self.close()
+
+    def _to_stdout(self, line: str) -> None:
+        try:
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            # The reader went away (``| head``, a closed parent): the run goes on, its events still go
+            # to events.jsonl. Point stdout at /dev/null so the interpreter's exit flush cannot fail too.
+            self.to_stdout = False
+            try:
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+                os.close(devnull)
+            except (OSError, ValueError):
+                pass
 
     def close(self) -> None:
         for handle in (self._file, self._metrics):
             if handle:
-                handle.close()
+                try:
+                    handle.close()
+                except OSError:  # the last buffered line could not be written (a full disk)
+                    pass
         self._file = self._metrics = self._metrics_writer = None
 
 
@@ -82,10 +106,13 @@ class EventsCallback(L.Callback):
         self._epoch_started: float | None = None
         self._paused_at: float | None = None
         self._best_path = ""
+        self._epoch_lr: float | None = None
 
     # throughput: wall time of training epochs, validation excluded
     def on_train_epoch_start(self, trainer, pl_module):
         self._epoch_started = time.perf_counter()
+        # the rate this epoch trains at: by epoch end, an epoch schedule has already stepped to the next
+        self._epoch_lr = next((g["lr"] for opt in trainer.optimizers for g in opt.param_groups), None)
 
     def on_validation_start(self, trainer, pl_module):
         if self._epoch_started is not None and not trainer.sanity_checking:
@@ -107,7 +134,8 @@ class EventsCallback(L.Callback):
         # not on_fit_start: Lightning restores a resumed run's epoch and step only after that hook
         if trainer.is_global_zero:
             best = trainer.checkpoint_callback  # what "best" means for this run: a viewer needs both
-            self.stream.emit("started", epoch=trainer.current_epoch, step=trainer.global_step,
+            run_dir = str(self.stream.run_dir.resolve()) if self.stream.run_dir else None
+            self.stream.emit("started", run_dir=run_dir, epoch=trainer.current_epoch, step=trainer.global_step,
                              max_epochs=trainer.max_epochs, device=str(pl_module.device),
                              world_size=trainer.world_size, monitor=getattr(best, "monitor", None),
                              mode=getattr(best, "mode", "min"))
@@ -117,9 +145,13 @@ class EventsCallback(L.Callback):
         if trainer.is_global_zero and (step % self.log_every == 0 or step == 1):
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             if loss is not None:
-                self.stream.emit("metric", name="train/loss", value=float(loss.detach()), step=step,
+                value = float(loss.detach())
+                self.stream.emit("metric", name="train/loss", value=value, step=step,
                                  epoch=trainer.current_epoch,
                                  batches=trainer.num_training_batches, batch=batch_idx + 1)
+                if not math.isfinite(value):  # once NaN, the weights are too: no later epoch can recover
+                    raise UserError(f"training diverged: the loss became {value} at step {step} "
+                                    f"(epoch {trainer.current_epoch}); lower --lr, or set --grad-clip")
 
     def on_train_epoch_end(self, trainer, pl_module):
         if self._epoch_started is not None:
@@ -128,9 +160,8 @@ class EventsCallback(L.Callback):
         if not trainer.is_global_zero:
             return
         metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if "/" in k}
-        lrs = [group["lr"] for opt in trainer.optimizers for group in opt.param_groups]
         self.stream.emit("epoch_end", epoch=trainer.current_epoch, step=trainer.global_step,
-                         metrics=metrics, lr=lrs[0] if lrs else None)
+                         metrics=metrics, lr=self._epoch_lr)
 
 
 
@@ -144,6 +175,14 @@ class EventCheckpoint(ModelCheckpoint):
         super().__init__(**kwargs)
         self.stream = stream
         self._reported: dict[str, float] = {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """A run copied or moved since its last checkpoint: its best checkpoint is the copy's own, not
+        the file at the original's path (Lightning keeps that path when the folder changed)."""
+        super().load_state_dict(state_dict)
+        if self.best_model_path and self.dirpath and Path(self.best_model_path).parent != Path(self.dirpath):
+            self.best_model_path = str(Path(self.dirpath) / Path(self.best_model_path).name)
+            self.best_model_score = state_dict.get("best_model_score")  # so a worse epoch cannot replace it
 
     def on_train_epoch_end(self, trainer, pl_module):
         super().on_train_epoch_end(trainer, pl_module)
@@ -168,32 +207,51 @@ class EventCheckpoint(ModelCheckpoint):
                              step=trainer.global_step, score=float(score) if score is not None else None)
 
 
-class StdinStop(L.Callback):
-    """Stops training gracefully at the next batch when a line ``stop`` arrives on standard input."""
+class GracefulStop(L.Callback):
+    """Stops training at the next batch when asked: a line ``stop`` on standard input (if ``listen``),
+    or SIGINT/SIGTERM (see suite.interrupts). ``reason`` says which: ``stop``, ``SIGINT`` or ``SIGTERM``."""
 
-    def __init__(self, stream: EventStream, source: TextIO | None = None):
+    def __init__(self, stream: EventStream, listen: bool = False, source: TextIO | None = None):
         self.stream = stream
+        self.listen = listen
         self.source = source or sys.stdin
         self.requested = threading.Event()
+        self.reason: str | None = None
         self._thread: threading.Thread | None = None
+
+    def request(self, reason: str) -> None:
+        if not self.requested.is_set():
+            self.reason = reason
+            self.requested.set()
+
+    @property
+    def interrupted(self) -> bool:
+        """Stopped by a signal rather than by the user's ``stop``."""
+        return self.requested.is_set() and self.reason != "stop"
 
     def _listen(self) -> None:
         for line in self.source:
             if line.strip().lower() == "stop":
-                self.requested.set()
+                self.request("stop")
                 return
 
     def on_fit_start(self, trainer, pl_module):
-        if self._thread is None:
+        if self.listen and self._thread is None:
             self._thread = threading.Thread(target=self._listen, name="stdin-stop", daemon=True)
             self._thread.start()
 
+    def on_train_start(self, trainer, pl_module):
+        from .interrupts import install_graceful_handlers
+
+        install_graceful_handlers(self.request)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         requested = self.requested.is_set()
-        if trainer.world_size > 1:  # only rank zero reads stdin; every rank must stop together
+        if trainer.world_size > 1:  # a request may reach one rank only; every rank must stop together
             requested = trainer.strategy.reduce_boolean_decision(requested, all=False)
         if requested and not trainer.should_stop:
             trainer.should_stop = True
+            self.reason = self.reason or "stop"
             if trainer.is_global_zero:
-                self.stream.emit("stopping", reason="stop requested", step=trainer.global_step,
-                                 epoch=trainer.current_epoch)
+                why = "stop requested" if self.reason == "stop" else f"{self.reason} received"
+                self.stream.emit("stopping", reason=why, step=trainer.global_step, epoch=trainer.current_epoch)

@@ -67,9 +67,11 @@ def check_task(task: object, name: str) -> None:
         raise TaskLoadError(f"{where}: its class says name = {task.name!r}; the entry point and the class must agree")
     if not is_dataclass(task.Config):
         raise TaskLoadError(f"{where}: Config must be a dataclass")
-    if task.input_kind not in INPUT_KINDS or task.output_kind not in OUTPUT_KINDS:
-        raise TaskLoadError(f"{where}: input_kind must be one of {INPUT_KINDS} and output_kind one of "
-                            f"{OUTPUT_KINDS}")
+    if task.input_kind not in INPUT_KINDS:
+        raise TaskLoadError(f"{where}: input_kind must be one of {INPUT_KINDS}")
+    if not isinstance(task.output_kind, str) or not task.output_kind:
+        # a kind the window has no panel for is shown as JSON (docs/PLUGINS.md), so any name will do
+        raise TaskLoadError(f"{where}: output_kind must be a name such as {', '.join(OUTPUT_KINDS)}")
     seen = {field_flag(f): "backbone" for f in fields(BackboneConfig)}
     seen.update({field_flag(f): "train" for f in fields(TrainConfig)})
     for f in fields(task.Config):
@@ -79,3 +81,24 @@ def check_task(task: object, name: str) -> None:
                                 f"metadata flag=")
         if not f.metadata.get("help"):
             raise TaskLoadError(f"{where}: option {f.name} has no help text (use suite.config.option)")
+    _check_settings(task, where)
+
+
+def _check_settings(task: Task, where: str) -> None:
+    """Every key of the task's defaults and presets names a real setting of the right type: a typo
+    fails when the task is registered (``--list-tasks``), not in the middle of someone's run."""
+    from .config import RunConfig, apply_overrides
+
+    layers = {"defaults": task.defaults, **{f"preset {name}": values for name, values in task.presets.items()}}
+    for label, values in layers.items():
+        cfg = RunConfig(task=task.name, backbone=BackboneConfig(), train=TrainConfig(), options=task.Config())
+        try:
+            apply_overrides(cfg, values, f"{where} {label}")
+        except UserError as exc:
+            raise TaskLoadError(str(exc)) from None
+    for given, yielded in task.preset_yields.items():
+        for key in (given, *yielded):
+            section, _, name = key.partition(".")
+            obj = {"backbone": BackboneConfig, "train": TrainConfig, "options": task.Config}.get(section)
+            if obj is None or name not in {f.name for f in fields(obj)}:
+                raise TaskLoadError(f"{where}: preset_yields names '{key}', which is no setting")

@@ -1,11 +1,11 @@
 """Builds the Lightning Trainer from a RunConfig and runs fit -> validate/test best -> results.
 
-Also loads a trained run back (checkpoints are read with ``weights_only=True``) for predictions
-and evaluation on other data.
+Loading a trained model back is suite.trained's job.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import platform
@@ -17,12 +17,17 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.fabric.plugins import TorchCheckpointIO
 from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
 
 from .backbones import count_parameters
 from .config import RunConfig
 from .errors import UserError
-from .events import EventCheckpoint, EventsCallback, EventStream, StdinStop
+from .atomic import write_bytes_atomic
+from .events import EventCheckpoint, EventsCallback, EventStream, GracefulStop
+from .interrupts import Interrupted
+from .trained import SelfContained
+from .tracking import TrackingCallback, build_loggers, close_loggers
 from .runs import Run
 from .task import Task, TaskDataModule, TaskModule
 
@@ -34,6 +39,9 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     # Workers are a deliberate choice (in-memory tensors load fastest in-process on few cores).
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    # A resumed or copied run's folder already holds its checkpoints; EventCheckpoint re-maps the best one.
+    warnings.filterwarnings("ignore", message=".*Checkpoint directory .* exists and is not empty.*")
+    warnings.filterwarnings("ignore", message=".*The dirpath has changed from.*")
     warnings.filterwarnings("ignore", message=".*Could not infer format.*")
     warnings.filterwarnings("ignore", message=".*The number of training batches.*")
     warnings.filterwarnings("ignore", message=".*`isinstance\\(treespec, LeafSpec\\)` is deprecated.*")
@@ -71,8 +79,11 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
     callbacks: list[L.Callback] = [events, checkpoint]
     if cfg.train.patience > 0:
         callbacks.append(EarlyStopping(monitor=monitor, mode=task.monitor_mode, patience=cfg.train.patience))
-    if listen_stdin:
-        callbacks.append(StdinStop(stream))
+    callbacks.append(GracefulStop(stream, listen=listen_stdin))
+    callbacks.append(SelfContained(task.name, cfg))
+    loggers = build_loggers(cfg, run)  # --logger: standard trackers beside events.jsonl
+    if loggers:
+        callbacks.append(TrackingCallback(cfg, run))
     trainer = L.Trainer(
         max_epochs=cfg.train.max_epochs,
         accelerator=cfg.train.accelerator,
@@ -82,7 +93,9 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         precision=cfg.train.precision,
         gradient_clip_val=cfg.train.grad_clip or None,
         callbacks=callbacks,
-        logger=False,  # metrics.csv and events.jsonl are written by EventsCallback, resume-safe
+        plugins=[AtomicCheckpointIO()],
+        # metrics.csv and events.jsonl are written by EventsCallback, resume-safe; --logger adds others
+        logger=loggers or False,
         default_root_dir=run.path,
         enable_progress_bar=show_progress,
         enable_model_summary=False,
@@ -90,6 +103,19 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         num_sanity_val_steps=0,
     )
     return trainer, checkpoint, events
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written beside their target and renamed into place (Lightning's own writer stages
+    them in the system's temporary folder, and a move across file systems is a copy: a full disk left
+    a truncated last.ckpt that could never resume)."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path, storage_options: Any | None = None) -> None:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(target, buffer.getvalue())
 
 
 @dataclass
@@ -133,43 +159,94 @@ def train_in_process(task: Task, cfg: RunConfig, datamodule: TaskDataModule, run
         return fit_and_test(prepare_fit(task, cfg, run, stream, datamodule))
     finally:
         stream.close()
+        run.release()
 
 
 def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any] | None:
+    """Train, then validate and test the best checkpoint (see :func:`_fit_and_test`); then close the
+    --logger runs with how the run ended."""
+    status = "failed"
+    try:
+        results = _fit_and_test(session, resume=resume)
+        status = (results or {}).get("status", "finished")
+        return results
+    except Interrupted:
+        status = "interrupted"
+        raise
+    finally:
+        close_loggers(session.trainer, status)
+
+
+def _fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any] | None:
     """Train, then validate and test the best checkpoint; write outputs and results.json.
 
     Returns the results on rank zero (None on other ranks).
     """
-    task, cfg, run, datamodule, model = session.task, session.cfg, session.run, session.datamodule, session.model
-    trainer, checkpoint, events = session.trainer, session.checkpoint, session.events
+    run, datamodule, model = session.run, session.datamodule, session.model
+    trainer, checkpoint = session.trainer, session.checkpoint
     ckpt_path = str(run.last_checkpoint) if resume and run.last_checkpoint.exists() else None
+    if ckpt_path:
+        check_resumable(session)
+    stop = next(cb for cb in trainer.callbacks if isinstance(cb, GracefulStop))
     started = time.perf_counter()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    try:
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path, weights_only=True)
+    except SystemExit:  # Lightning's exit after a KeyboardInterrupt it caught (a signal before training)
+        if trainer.interrupted:
+            raise Interrupted(2) from None
+        raise
     fit_seconds = time.perf_counter() - started
     if trainer.interrupted:
-        raise KeyboardInterrupt
-    stopped = any(isinstance(cb, StdinStop) and cb.requested.is_set() for cb in trainer.callbacks)
+        raise Interrupted(2)
+
+    if stop.interrupted:  # SIGINT or SIGTERM: keep what was learnt and say so, quickly (a scheduler waits)
+        trainer.save_checkpoint(run.last_checkpoint, weights_only=False)
+        if not trainer.is_global_zero:
+            return None
+        return _write_results(session, "interrupted", val=_validated_so_far(trainer), test={},
+                              fit_seconds=fit_seconds, best=checkpoint.best_model_path or str(run.last_checkpoint),
+                              interrupted_by=stop.reason)
+    stopped = stop.requested.is_set()
 
     best = checkpoint.best_model_path
     if not best:  # stopped before the first validation: keep what was learned
         best = str(run.last_checkpoint)
         trainer.save_checkpoint(best, weights_only=False)
-    val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
+    # the best checkpoint's validation is for results.json: in the loggers it would add a point, at the
+    # last step, to the per-epoch val/* curves
+    loggers, trainer.loggers = trainer.loggers, []
+    try:
+        val = trainer.validate(model, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
+    finally:
+        trainer.loggers = loggers
     test = trainer.test(model, datamodule=datamodule, ckpt_path=best, verbose=False, weights_only=True)
     if not trainer.is_global_zero:
         return None
 
-    baseline = task.baseline(datamodule)
-    outputs = task.write_outputs(run.path, model, datamodule)
-    report = task.report(model, datamodule)
+    return _write_results(session, "stopped" if stopped else "finished", val=strip_stage(val[0], "val"),
+                          test=strip_stage(test[0], "test"), fit_seconds=fit_seconds, best=best)
+
+
+def _validated_so_far(trainer: L.Trainer) -> dict[str, float]:
+    return {k[len("val/"):]: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")}
+
+
+def _write_results(session: FitSession, status: str, *, val: dict[str, float], test: dict[str, float],
+                   fit_seconds: float, best: str, interrupted_by: str | None = None) -> dict[str, Any]:
+    task, cfg, run, datamodule, model = session.task, session.cfg, session.run, session.datamodule, session.model
+    trainer, events = session.trainer, session.events
+    finished = status != "interrupted"
+    baseline = task.baseline(datamodule) if finished else None
+    outputs = task.write_outputs(run.path, model, datamodule) if finished else []
+    report = task.report(model, datamodule) if finished else None
     samples = model.samples_seen * trainer.world_size
     results = {
         "task": task.name,
-        "status": "stopped" if stopped else "finished",
+        "status": status,
         "preset": cfg.preset,
         "config": cfg.to_dict(),
         "monitor": task.monitor,
-        "metrics": {"val": strip_stage(val[0], "val"), "test": strip_stage(test[0], "test")},
+        "metrics": {"val": val, "test": test},
         "test_split": datamodule.test_split,
         "baseline": baseline.to_dict() if baseline else None,
         "report": report,
@@ -180,13 +257,16 @@ def fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any]
         "train_seconds": round(events.train_seconds, 3),
         "train_samples_per_second": round(samples / events.train_seconds, 1) if events.train_seconds else None,
         "parameters": count_parameters(model),
-        "best_checkpoint": best,
-        "last_checkpoint": str(run.last_checkpoint) if run.last_checkpoint.exists() else None,
-        "outputs": outputs,
+        # inside the run folder, so a copied or moved run uses its own checkpoints
+        "best_checkpoint": run.relative(best),
+        "last_checkpoint": run.relative(run.last_checkpoint) if run.last_checkpoint.exists() else None,
+        "outputs": [run.relative(p) for p in outputs],
         "device": str(trainer.strategy.root_device),
         "world_size": trainer.world_size,
         "versions": {"torch": torch.__version__, "lightning": L.__version__, "python": platform.python_version()},
     }
+    if interrupted_by:
+        results["interrupted_by"] = interrupted_by
     run.write_results(results)
     return results
 
@@ -196,54 +276,13 @@ def strip_stage(metrics: dict[str, Any], stage: str) -> dict[str, float]:
     return {k[len(prefix):]: float(v) for k, v in metrics.items() if k.startswith(prefix)}
 
 
-@dataclass
-class Trained:
-    """A finished run loaded back: its task, config, data state and best weights."""
+def check_resumable(session: FitSession) -> None:
+    """Before Lightning restores last.ckpt: a damaged file or one that does not fit is one line, not a
+    traceback from deep inside ``fit``."""
+    from .trained import load_checkpoint, load_weights
 
-    run: Run
-    task: Task
-    cfg: RunConfig
-    datamodule: TaskDataModule
-    model: TaskModule
-    checkpoint: Path
-
-
-def load_checkpoint(path: Path) -> dict[str, Any]:
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise UserError(f"{path}: checkpoint not found") from None
-    except Exception as exc:
-        raise UserError(f"{path}: not a loadable checkpoint ({type(exc).__name__}: {exc})") from None
-
-
-def load_trained(task: Task, cfg: RunConfig, run: Run) -> Trained:
-    results = run.results() or {}
-    path = Path(results.get("best_checkpoint") or run.best_checkpoint)
-    if not path.exists():
-        path = run.last_checkpoint
-    if not path.exists():
-        raise UserError(f"{run.path}: no checkpoint yet (the run has not finished an epoch)")
+    path = session.run.last_checkpoint
     ckpt = load_checkpoint(path)
-    datamodule = task.datamodule(cfg)
-    state = ckpt.get(type(datamodule).__qualname__)
-    if state:
-        datamodule.load_state_dict(state)
-    model = task.model(cfg, datamodule)
-    model.load_state_dict(ckpt["state_dict"])
-    model.eval()
-    return Trained(run, task, cfg, datamodule, model, path)
-
-
-def evaluate(trained: Trained, data: str) -> dict[str, Any]:
-    """Metrics of a trained run on another dataset of the same kind, beside the task's baseline."""
-    dm = trained.task.evaluation_datamodule(trained.cfg, trained.datamodule, data)
-    dm.setup("test")
-    trainer = L.Trainer(accelerator="auto", devices=1, logger=False, enable_progress_bar=False,
-                        enable_model_summary=False)
-    metrics = trainer.test(trained.model, datamodule=dm, verbose=False)
-    baseline = trained.task.baseline(dm)
-    return {"run": str(trained.run.path), "data": data, "checkpoint": str(trained.checkpoint),
-            "examples": len(dm.test_set), "metrics": strip_stage(metrics[0], "test"),
-            "baseline": baseline.to_dict() if baseline else None,
-            "report": trained.task.report(trained.model, dm)}
+    if "loops" not in ckpt or "epoch" not in ckpt:
+        raise UserError(f"{path}: not a checkpoint this product wrote, or damaged (no training state to resume)")
+    load_weights(session.model, ckpt, path, f"the settings in {session.run.config_path}")

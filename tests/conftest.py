@@ -24,3 +24,12 @@ def data_root():
             pytest.fail(message)
         pytest.skip(message)
     return root
+
+
+@pytest.fixture
+def in_tmp(tmp_path, monkeypatch):
+    """Work in a fresh folder, with runs and caches under it (the CLI's relative paths resolve there)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("RNN_SUITE_RUNS", str(tmp_path / "runs"))
+    monkeypatch.setenv("RNN_SUITE_CACHE", str(tmp_path / "cache"))
+    return tmp_path

@@ -34,3 +34,15 @@ def run_cli(*args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | N
 
 def read_results(run_dir: Path) -> dict:
     return json.loads((Path(run_dir) / "results.json").read_text())
+
+
+def one_line_error(capsys, *args: str, code: int = 2) -> str:
+    """Run the CLI in this process; it must fail with one ``error:`` line and ``code``. Returns the message."""
+    from suite.cli import main
+
+    capsys.readouterr()  # what earlier steps printed is not this command's answer
+    exit_code = main(list(args))
+    err = capsys.readouterr().err.strip()
+    assert exit_code == code, err
+    assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
+    return err[len("error: "):]

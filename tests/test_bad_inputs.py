@@ -19,13 +19,6 @@ from suite.errors import UserError
 from suite.registry import get_task
 
 
-@pytest.fixture
-def in_tmp(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("RNN_SUITE_RUNS", str(tmp_path / "runs"))
-    return tmp_path
-
-
 def fails_cleanly(capsys, *args: str) -> str:
     code = main(["--task", "forecast", "--max-epochs", "1", *args])
     err = capsys.readouterr().err.strip()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
 import signal
 import subprocess
 import sys
@@ -176,7 +175,7 @@ def test_stop_on_stdin_ends_gracefully_with_results(tmp_path):
     results = read_results(run_dir)
     assert results["status"] == "stopped"
     assert 2 <= results["epochs_completed"] < 200
-    assert Path(results["best_checkpoint"]).exists()
+    assert (run_dir / results["best_checkpoint"]).exists()  # paths inside a run are relative to it
     assert "mse" in results["metrics"]["test"]
 
 

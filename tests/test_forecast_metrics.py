@@ -188,7 +188,7 @@ def test_numeric_values_non_csv_source_gives_row_only():
     assert "column 'y'" in str(info.value) and "row 3" in str(info.value)
 
 
-@pytest.mark.parametrize("cell", [np.nan, None, "", "  ", np.inf])
+@pytest.mark.parametrize("cell", [np.nan, None, "", "  "])
 def test_numeric_values_rejects_a_missing_value(cell):
     frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, 6.0]}).astype(object)
     frame.loc[2, "b"] = cell
@@ -198,6 +198,12 @@ def test_numeric_values_rejects_a_missing_value(cell):
     assert "column 'b'" in message and "missing value" in message and "row 3" in message
     assert info.value.line == 4
     assert "--missing" in message  # says how to proceed
+
+
+def test_numeric_values_calls_an_infinite_value_infinite():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [4.0, 5.0, np.inf]})
+    with pytest.raises(DataError, match=r"line 4: column 'b': infinite value inf \(row 3\)"):
+        numeric_values(frame, ["a", "b"], "series.csv", "reject")
 
 
 @pytest.mark.parametrize("missing,expected", [

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -19,16 +21,26 @@ def plugin_source() -> str:
     return re.search(r"```python\n(.*?)```", text, re.S).group(1)
 
 
+def plugin_pyproject() -> str:
+    text = (REPO / "docs" / "PLUGINS.md").read_text()
+    return re.search(r"```toml\n(.*?)```", text, re.S).group(1)
+
+
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory):
-    """A site folder holding the plugin package and its .dist-info, as pip would install it."""
+    """The plugin package and pyproject.toml of docs/PLUGINS.md, installed by pip as written."""
+    source = tmp_path_factory.mktemp("plugin")
+    (source / "adding_plugin").mkdir()
+    (source / "adding_plugin" / "__init__.py").write_text(plugin_source())
+    (source / "pyproject.toml").write_text(plugin_pyproject())
     site = tmp_path_factory.mktemp("site")
-    (site / "adding_plugin").mkdir()
-    (site / "adding_plugin" / "__init__.py").write_text(plugin_source())
-    info = site / "adding_plugin-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: adding-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(f"[{GROUP}]\nadding = adding_plugin:AddingTask\n")
+    # no build isolation and no dependencies: offline, and rnn-suite is installed already
+    done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                           "--no-index", "--target", str(site), str(source)], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    (info,) = site.glob("adding_plugin-*.dist-info")
+    assert f"[{GROUP}]" in (info / "entry_points.txt").read_text()
     return cli_env(PYTHONPATH=str(site))
 
 

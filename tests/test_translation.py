@@ -17,7 +17,7 @@ from tasks.translation.corpus import read_corpus
 from tasks.translation.data import collate
 from tasks.translation.decoding import beam_search, greedy
 from tasks.translation.metrics import corpus_scores
-from tasks.translation.segmenters import PAD_ID, UNK_ID, Segmenter
+from tasks.translation.segmenters import UNK_ID, Segmenter
 
 pytestmark = pytest.mark.realdata
 
@@ -239,7 +239,7 @@ def test_cli_train_predict_evaluate(data_root, tmp_path):
     assert {"bleu", "chrf", "bleu_greedy", "loss"} <= set(test)
     assert results["baseline"]["name"] == "copy_source" and results["baseline"]["test"]["bleu"] >= 0
     ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
-    assert isinstance(ckpt["TranslationDataModule"]["source"]["tokenizer"], str)
+    assert isinstance(ckpt["rnn_suite"]["data_state"]["source"]["tokenizer"], str)  # the tokenizer travels as JSON
     assert (run_dir / "translations.tsv").read_text(encoding="utf-8").count("\n") == 31
 
     proc = run_cli("--checkpoint", str(run_dir), "--predict", "Ein Hund läuft.", cwd=tmp_path)

@@ -1,7 +1,7 @@
-"""Reading tables from local files or the Hugging Face Hub through ``datasets``.
+"""Reading tables: local files with pandas and pyarrow (``tables.py``), Hub names through ``datasets``.
 
-A static table maps file extensions to ``datasets`` builders (the way ``datasets`` itself does), so
-every task reads CSV, TSV, JSON lines and Parquet the same way, with errors that name the file.
+Every task reads CSV, TSV, JSON lines and Parquet the same way, with errors that name the file. Only a
+name that is not a local file reaches ``datasets`` and the network.
 """
 
 from __future__ import annotations
@@ -16,19 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
+from .tables import FORMATS, kind_of, read_local_table, table_format
 
-#: extension -> (datasets builder, extra builder arguments)
-READERS: dict[str, tuple[str, dict]] = {
-    ".csv": ("csv", {}),
-    ".csv.gz": ("csv", {}),
-    ".tsv": ("csv", {"sep": "\t"}),
-    ".tsv.gz": ("csv", {"sep": "\t"}),
-    ".json": ("json", {}),
-    ".jsonl": ("json", {}),
-    ".json.gz": ("json", {}),
-    ".jsonl.gz": ("json", {}),
-    ".parquet": ("parquet", {}),
-}
+#: the table file endings every reader accepts
+READERS = tuple(FORMATS)
 
 
 #: files in a data folder that are not data
@@ -46,6 +37,24 @@ def table_extension(path: Path) -> str | None:
         if name.endswith(ext):
             return ext
     return None
+
+
+def row_lines(frame: pd.DataFrame, source: str) -> "list[int] | range":
+    """The file line of each row, for messages: JSON records know theirs; a table with a header has row i
+    on line i + 2 (quoted line breaks aside)."""
+    lines = frame.attrs.get("lines")
+    if lines is not None and len(lines) == len(frame):
+        return list(lines)
+    start = 1 if table_format(Path(source)) == "json" else 2
+    return range(start, start + len(frame))
+
+
+def check_scalar(value: object, source: str, line: int | None, column: str, expected: str) -> None:
+    """A JSON object or list where one value belongs (a text, a label) is refused, never stringified."""
+    if isinstance(value, (dict, list, tuple)) or type(value).__name__ == "ndarray":
+        shown = repr(value.tolist() if hasattr(value, "tolist") else value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise DataError(source, f"column {column!r}: expected {expected}, got {kind_of(value)} {shown}", line=line)
 
 
 _HUB_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
@@ -86,27 +95,11 @@ def read_table(source: str, hub_split: str = "train") -> pd.DataFrame:
 
 
 def _read_local(path: Path) -> pd.DataFrame:
-    ext = table_extension(path)
-    if ext is None:
+    if table_extension(path) is None:
         raise DataError(str(path), f"unsupported file type; expected one of {', '.join(READERS)}")
     if path.stat().st_size == 0:
         raise DataError(str(path), "file is empty")
-    builder, kwargs = READERS[ext]
-    datasets = _quiet_datasets()
-    try:
-        table = datasets.load_dataset(builder, data_files=str(path), split="train", **kwargs)
-    except Exception as exc:  # datasets wraps the parser's error; show the parser's words
-        cause = exc.__cause__ or exc
-        text = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
-        if "corresponds to no data" in str(exc):
-            text = "no data rows (only a header?)"
-        where = re.search(r"\bline (\d+)", text)
-        raise DataError(str(path), f"cannot read as {builder.upper()}: {text}",
-                        line=int(where.group(1)) if where else None) from None
-    frame = table.to_pandas()
-    if len(frame) == 0:
-        raise DataError(str(path), "no data rows (only a header?)")
-    return frame
+    return read_local_table(path)
 
 
 def hub_reachable(timeout: float = 3.0) -> bool:

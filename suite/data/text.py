@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import Sampler
 
 from ..errors import DataError
+from .paths import require_file
 
 PAD, UNK = "<pad>", "<unk>"
 
@@ -212,9 +213,7 @@ def _open_text(path: Path):
 def vector_file_words(path: str | Path, limit: int) -> list[str]:
     """The first ``limit`` words of a word2vec/GloVe text file: by the formats' convention, the most
     frequent ones."""
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(str(path), "word-vector file not found")
+    path = require_file(path, "a word-vector file", missing="word-vector file not found")
     words: list[str] = []
     try:
         with _open_text(path) as handle:
@@ -240,9 +239,7 @@ def load_word_vectors(path: str | Path, vocab: Vocabulary, dim: int | None = Non
     with the found vectors' spread (``missing="zero"``: zeros); the PAD row is zero. Only the
     vocabulary's rows are kept, so a large file costs one pass and little memory.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise DataError(str(path), "word-vector file not found")
+    path = require_file(path, "a word-vector file", missing="word-vector file not found")
     specials = (vocab.pad_index, vocab.unk_index)
     wanted = {form for i, token in enumerate(vocab.itos) if i not in specials for form in (token, token.lower())}
     found: dict[str, torch.Tensor] = {}

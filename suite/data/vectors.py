@@ -26,9 +26,11 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from ..errors import DataError, exit_on_user_error
+from ..errors import DataError, UserError, exit_on_user_error
 from .cache import cache_dir, files_key
-from .sources import DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, pick_column, read_table, table_extension
+from .paths import FILE, FOLDER, files_under, path_kind
+from .sources import (DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, check_scalar, pick_column, read_table, row_lines,
+                      table_extension)
 from .text import tokenize
 
 FORMAT_VERSION = 2  # bump when the vectors a setting gives change
@@ -45,21 +47,32 @@ class VectorSettings:
     seed: int = 0
 
     def check(self) -> None:
-        for name, least in (("dim", 1), ("window", 1), ("min_count", 1), ("max_words", 2)):
-            if getattr(self, name) < least:
-                raise DataError("word vectors", f"{name} must be at least {least}, got {getattr(self, name)}")
+        for name, (least, most) in BOUNDS.items():
+            value = getattr(self, name)
+            if not least <= value <= most:
+                raise DataError("word vectors", f"{name} must be from {least:,} to {most:,}, got {value}")
+
+
+#: (least, most) of each integer setting. Every window distance is one more pass over the corpus (a
+#: window of 10**8 ran for minutes; 10**20 crashed building the separators), and word2vec's windows are
+#: 2 to 10; an SVD of more than 1000 dimensions takes longer than the corpus is worth. The others only
+#: keep a number from overflowing numpy's 64-bit integers (or torch's seed).
+BOUNDS = {"dim": (1, 1000), "window": (1, 20), "min_count": (1, 10**9), "max_words": (2, 10**9),
+          "seed": (0, 2**32 - 1)}
 
 
 def corpus_files(source: str | Path) -> list[Path]:
     """A file, or every file under a folder (README/LICENSE/PROVENANCE and hidden files aside)."""
     path = Path(source).expanduser()
-    if path.is_file():
+    kind = path_kind(path)  # a link loop or a broken link is said as such, not "not found"
+    if kind == FILE:
         return [path]
-    if not path.is_dir():
+    if kind != FOLDER:
         raise DataError(str(source), "file or folder not found (expected text or table files to learn word "
                                      "vectors from)")
-    files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() not in DOC_SUFFIXES
-                   and not any(IGNORED_NAMES.match(part) for part in p.relative_to(path).parts))
+    # files_under, not rglob: a folder that cannot be listed is an error, not silently fewer files
+    files = files_under(path, keep=lambda p: p.suffix.lower() not in DOC_SUFFIXES
+                        and not any(IGNORED_NAMES.match(part) for part in p.relative_to(path).parts))
     if not files:
         raise DataError(str(source), "no files in this folder to learn word vectors from")
     return files
@@ -70,7 +83,10 @@ def documents(path: Path, text_column: str = "auto") -> Iterator[str]:
     if table_extension(path) is not None:
         frame = read_table(str(path))
         column = pick_column(frame, text_column, TEXT_NAMES, "text", "--text-column", str(path))
-        yield from (text for text in frame[column] if isinstance(text, str))
+        for text, line in zip(frame[column].tolist(), row_lines(frame, str(path))):
+            check_scalar(text, str(path), line, column, "a string")
+            if isinstance(text, str):  # empty cells (and stray numbers) are no text to learn from
+                yield text
         return
     opener = gzip.open if path.name.lower().endswith(".gz") else open
     line_no = 0
@@ -184,24 +200,45 @@ def cached_vectors(sources: list[str], settings: VectorSettings = VectorSettings
     return path, {**_build(sources, files, path, settings, log), "cached": False}
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line through exit_on_user_error, not argparse's usage block
+        raise UserError(message)
+
+
+def _bounded(name: str):
+    """An argparse type: an integer within ``BOUNDS[name]``."""
+    least, most = BOUNDS[name]
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"must be from {least:,} to {most:,}, got {text}")
+        return value
+    return parse
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m suite.data.vectors",
+    parser = _Parser(prog="python -m suite.data.vectors",
                                      description="Learn word vectors (PPMI + truncated SVD) from local text "
                                                  "and write them in the word2vec text format.")
     parser.add_argument("sources", nargs="+", help="text files (one document per line, .gz too), table files "
                                                    "(CSV/TSV/JSON lines/Parquet) or folders of them")
     parser.add_argument("--out", required=True, help="the vectors file to write")
     defaults = VectorSettings()
-    parser.add_argument("--dim", type=int, default=defaults.dim, help="vector size (default %(default)s)")
-    parser.add_argument("--window", type=int, default=defaults.window,
-                        help="context words on each side (default %(default)s)")
-    parser.add_argument("--min-count", type=int, default=defaults.min_count,
+    parser.add_argument("--dim", type=_bounded("dim"), default=defaults.dim,
+                        help="vector size, 1 to 1000 (default %(default)s)")
+    parser.add_argument("--window", type=_bounded("window"), default=defaults.window,
+                        help="context words on each side, 1 to 20 (default %(default)s)")
+    parser.add_argument("--min-count", type=_bounded("min_count"), default=defaults.min_count,
                         help="occurrences a word needs for a vector (default %(default)s)")
-    parser.add_argument("--max-words", type=int, default=defaults.max_words,
+    parser.add_argument("--max-words", type=_bounded("max_words"), default=defaults.max_words,
                         help="most frequent words kept (default %(default)s)")
     parser.add_argument("--cased", action="store_true", help="keep case (default: lowercase every word)")
     parser.add_argument("--text-column", default="auto", help="tables' text column (default: detected by name)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the randomised SVD (default 0)")
+    parser.add_argument("--seed", type=_bounded("seed"), default=0, help="seed of the randomised SVD (default 0)")
     args = parser.parse_args(argv)
     settings = VectorSettings(dim=args.dim, window=args.window, min_count=args.min_count,
                               max_words=args.max_words, lowercase=not args.cased, text_column=args.text_column,

@@ -18,6 +18,14 @@ from suite.task import TaskDataModule
 
 from .config import COSINE
 
+#: the largest magnitude a series value may have. Training statistics and errors in the data's units are
+#: computed in float64, whose squares overflow near 1e154; 1e100 leaves room for sums over many rows. (A
+#: value of 1e308 made the scaler's mean inf and every metric NaN.)
+MAX_MAGNITUDE = 1e100
+#: the largest magnitude a value may have once scaled: the network computes in float32 (largest 3.4e38)
+#: and squares its errors, which overflow beyond about 1.8e19
+MAX_SCALED = 1e18
+
 TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "month", "day", "period")
 
 
@@ -101,6 +109,18 @@ def numeric_values(frame: pd.DataFrame, columns: list[str], source: str, missing
                             **_row_ref(source, i))
         out[col] = numbers.astype("float64")
     values = out.to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():  # a reading, not a gap: --missing does not fill it, the user has to look at it
+        i, j = np.argwhere(infinite)[0]
+        raise DataError(source, f"column '{columns[j]}': infinite value {values[i, j]:g} "
+                                f"({_where(source, int(i))}); a series value must be a finite number",
+                        **_row_ref(source, int(i)))
+    too_large = np.abs(values) > MAX_MAGNITUDE  # NaN compares False: missing values are handled below
+    if too_large.any():
+        i, j = np.argwhere(too_large)[0]
+        raise DataError(source, f"column '{columns[j]}': value {values[i, j]:.6g} is too large to scale "
+                                f"({_where(source, int(i))}); values must lie within ±{MAX_MAGNITUDE:.0e} "
+                                "(rescale the column, e.g. to thousands)", **_row_ref(source, int(i)))
     if not np.isfinite(values).all():
         if missing == "reject":
             i, j = np.argwhere(~np.isfinite(values))[0]
@@ -118,6 +138,22 @@ def numeric_values(frame: pd.DataFrame, columns: list[str], source: str, missing
             j = int(np.argwhere(~np.isfinite(values))[0][1])
             raise DataError(source, f"column '{columns[j]}' has no values to fill from")
     return values
+
+
+def scale_checked(values: np.ndarray, mean, std, columns: list[str], source: str, first_row: int = 0
+                  ) -> np.ndarray:
+    """``values`` (rows from ``first_row`` of ``source``) scaled with the training statistics, or a
+    DataError naming the first value the network could not compute with: a value far outside the
+    training range, or any large value with --scaler none."""
+    scaled = (values - np.asarray(mean)) / np.asarray(std)
+    beyond = np.abs(scaled) > MAX_SCALED
+    if beyond.any():
+        i, j = np.argwhere(beyond)[0]
+        row = first_row + int(i)
+        raise DataError(source, f"column '{columns[j]}': value {values[i, j]:.6g} is too large for the model "
+                                f"({_where(source, row)}): scaled by the training rows it is "
+                                f"{scaled[i, j]:.3g}, beyond ±{MAX_SCALED:.0e}", **_row_ref(source, row))
+    return scaled
 
 
 def check_time_order(times: pd.Series, source: str) -> None:
@@ -219,7 +255,8 @@ class ForecastDataModule(TaskDataModule):
                 "last_time": times.iloc[-1] if times is not None else None,
                 "freq": _freq(times),
             }
-        self.series = torch.tensor(self.scaler.transform(values), dtype=torch.float32)
+        scaled = scale_checked(values, self.scaler.mean, self.scaler.std, columns, source)
+        self.series = torch.tensor(scaled, dtype=torch.float32)
         made = {}
         for name, (start, end) in bounds.items():
             origins = window_origins(start, end, lookback, horizon)

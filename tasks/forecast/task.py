@@ -17,7 +17,8 @@ from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
 
 from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
-from .data import ForecastDataModule, cosine_wave, future_times, numeric_values, parse_inline_series
+from .data import (ForecastDataModule, cosine_wave, future_times, numeric_values, parse_inline_series,
+                   scale_checked)
 from .metrics import repeat_last, score, seasonal_naive
 from .models import ForecastModule
 
@@ -103,7 +104,9 @@ class ForecastTask(Task):
                             "covariates; this model uses covariates, so ask for at most "
                             f"{opts.horizon} steps")
         mean, std = np.asarray(info["mean"]), np.asarray(info["std"])
-        window = torch.tensor((history[-opts.lookback:] - mean) / std, dtype=torch.float32)
+        scaled = scale_checked(history[-opts.lookback:], mean, std, targets + covariates, source,
+                               first_row=origin - opts.lookback)
+        window = torch.tensor(scaled, dtype=torch.float32)
         pieces = []
         model.eval()
         with torch.no_grad():

@@ -9,6 +9,14 @@ from suite.errors import ConfigError
 
 BACH = "bach"
 STEPS = {"16th": 0.25, "8th": 0.5, "quarter": 1.0}  # step name -> length in quarter notes
+# Generation bounds. Sampling takes about 2 ms a step for the default model on one CPU core, so 10,000
+# steps (the window's longest) are half a minute; pieces are sampled side by side, each one a file.
+MAX_LENGTH = 10_000
+MAX_PIECES = 100
+# Logits are divided by the temperature: far below 0.01 they overflow to inf and the event softmax gives
+# NaN probabilities; far above 100 every key is a coin toss, which says nothing more.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 100.0
+MAX_UNITS = 8192  # as the backbone's --hidden: beyond it a layer no longer fits in memory
 
 
 @dataclass
@@ -28,7 +36,7 @@ class MusicConfig:
     distribution: str = option("nade", "frame distribution: nade (notes within a frame modelled one after another, "
                                  "RNN-NADE style) or bernoulli (88 independent keys)",
                          choices=("nade", "bernoulli"))
-    nade_hidden: int = option(150, "NADE hidden units (distribution nade)", min=1)
+    nade_hidden: int = option(150, "NADE hidden units (distribution nade)", min=1, max=MAX_UNITS)
     input_dropout: float = option(0.0, "dropout on the previous frame fed to the network", min=0.0, lt=1.0)
     head_dropout: float = option(0.3, "dropout on the recurrent outputs before the output layer",
                                  min=0.0, lt=1.0)
@@ -38,11 +46,17 @@ class MusicConfig:
                              "many semitones each epoch (0: off)", min=0, max=12)
     max_files: int = option(0, "read at most this many files from a folder or the corpus (0: all)", min=0)
     # --- generation (--predict) ---------------------------------------------------------------------
-    length: int = option(64, "--predict: steps to generate after the primer", min=1)
-    temperature: float = option(1.0, "--predict: sampling temperature (below 1: safer, above: wilder)", gt=0.0)
-    pieces: int = option(1, "--predict: pieces to generate (files piece-1.mid, piece-2.mid, ...)", min=1)
-    gen_seed: int = option(0, "--predict: random seed of the sampler (same seed, same piece)", min=0)
-    bpm: int = option(100, "--predict: tempo written into the MIDI file, quarter notes per minute", min=1)
+    length: int = option(64, f"--predict: steps to generate after the primer (at most {MAX_LENGTH:,}: about "
+                             "half a minute of sampling on a CPU)", min=1, max=MAX_LENGTH)
+    temperature: float = option(1.0, "--predict: sampling temperature (below 1: safer, above: wilder), "
+                                     f"{MIN_TEMPERATURE} to {MAX_TEMPERATURE:g}",
+                                min=MIN_TEMPERATURE, max=MAX_TEMPERATURE)
+    pieces: int = option(1, f"--predict: pieces to generate (files piece-1.mid, piece-2.mid, ...), at most "
+                            f"{MAX_PIECES}", min=1, max=MAX_PIECES)
+    gen_seed: int = option(0, "--predict: random seed of the sampler (same seed, same piece)", min=0,
+                           max=2**32 - 1)
+    bpm: int = option(100, "--predict: tempo written into the MIDI file, quarter notes per minute (4 to "
+                           "1000; MIDI cannot hold a slower tempo)", min=4, max=1000)
     musicxml: bool = option(False, "--predict with a .mid output: also write MusicXML beside it")
 
     def validate(self) -> None:

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import Dataset
 
 from suite.config import RunConfig
+from suite.data.paths import FOLDER, MISSING, path_kind
 from suite.errors import DataError
 from suite.task import TaskDataModule
 
@@ -24,9 +25,10 @@ def read_collection(opts) -> Collection:
     """The pieces of ``opts.data``, whatever its kind, or a DataError naming it."""
     source = opts.data
     path = Path(source)
-    if source == BACH or path.is_dir():
+    kind = BACH if source == BACH else path_kind(path)  # a link loop or a broken link is said as such
+    if kind in (BACH, FOLDER):
         return read_music21_source(source, opts.step, opts.fractions(), opts.max_files)
-    if not path.exists():
+    if kind == MISSING:
         raise DataError(source, "no such file or folder (and not 'bach', the corpus chorales)")
     suffix = path.suffix.lower()
     if suffix == ".json":

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from suite.data.paths import read_file_bytes
 from suite.errors import DataError
 
 LOW, KEYS = 21, 88
@@ -47,12 +48,12 @@ def roll_from_steps(steps: list, where: str) -> tuple[np.ndarray, int]:
     dropped = 0
     for t, chord in enumerate(steps):
         if not isinstance(chord, list):
-            raise DataError(where, f"step {t}: expected a list of MIDI pitches, got {chord!r}")
+            raise DataError(where, f"step {t}: expected a list of MIDI pitches, got {_short(chord)}")
         for pitch in chord:
             if isinstance(pitch, float) and pitch.is_integer():
                 pitch = int(pitch)
             if not isinstance(pitch, int) or isinstance(pitch, bool):
-                raise DataError(where, f"step {t}: expected integer MIDI pitches, got {pitch!r}")
+                raise DataError(where, f"step {t}: expected integer MIDI pitches, got {_short(pitch)}")
             if LOW <= pitch <= HIGH:
                 roll[t, pitch - LOW] = 1
             elif pitch >= 0:  # -1 marks a silent voice in the separated-voices files
@@ -60,17 +61,30 @@ def roll_from_steps(steps: list, where: str) -> tuple[np.ndarray, int]:
     return roll, dropped
 
 
+def _short(value: object, limit: int = 60) -> str:
+    """A value for an error line: a nested list can be thousands of characters of brackets."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return "a deeply nested list"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def steps_from_roll(roll: np.ndarray) -> list[list[int]]:
     return [[int(k) + LOW for k in np.flatnonzero(frame)] for frame in roll]
 
 
 def read_json_rolls(path: Path) -> Collection:
+    raw = read_file_bytes(path, "a piano-roll JSON file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(str(path), f"cannot read ({exc})") from None
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        raise DataError(str(path), f"not UTF-8 text (byte {exc.start:,})") from None
     except json.JSONDecodeError as exc:
         raise DataError(str(path), f"not valid JSON ({exc.msg})", line=exc.lineno) from None
+    except RecursionError:  # the decoder recurses per bracket; a roll needs three levels inside its split
+        raise DataError(str(path), "not a piano roll: lists nested too deeply (a piece is a list of steps, "
+                                   "each a list of MIDI pitches)") from None
     if not isinstance(data, dict) or "train" not in data:
         raise DataError(str(path), "expected a JSON object with 'train' (and 'valid', 'test') lists of pieces, "
                                    "each a list of steps of MIDI pitches")

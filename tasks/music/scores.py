@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from suite.data.cache import cache_dir, files_key
+from suite.data.paths import files_under
 from suite.errors import DataError
 
 from .config import STEPS
@@ -143,7 +144,8 @@ def bach_chorale_files() -> list[Path]:
 
 
 def score_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    # files_under, not rglob: a folder that cannot be listed is said to be unreadable, not empty
+    return files_under(folder, keep=lambda p: not p.name.startswith("."))
 
 
 def cache_key(files: list[Path], step: str) -> str:

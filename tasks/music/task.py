@@ -92,16 +92,14 @@ class MusicTask(Task):
         opts, info = model.cfg.options, model.info
         primer_text, length, temperature, seed, pieces = raw_input, opts.length, opts.temperature, opts.gen_seed, opts.pieces
         request = _json_request(raw_input)
-        if request is not None:
+        if request is not None:  # the window's request: held to the bounds of the options it overrides
             primer_text = str(request.get("primer") or "-")
-            length = _request_int(request, "steps", length, 1)
-            seed = _request_int(request, "seed", seed, 0)
-            pieces = _request_int(request, "pieces", pieces, 1)
-            temperature = request.get("temperature", temperature)
-            if not isinstance(temperature, (int, float)) or isinstance(temperature, bool) or temperature <= 0:
-                raise UserError(f"--predict: temperature must be a number above 0, got {temperature!r}")
+            length = _request_number(request, "steps", length, "length", int)
+            seed = _request_number(request, "seed", seed, "gen_seed", int)
+            pieces = _request_number(request, "pieces", pieces, "pieces", int)
+            temperature = _request_number(request, "temperature", temperature, "temperature", float)
         primer = parse_primer(primer_text, info["step_ql"])
-        rolls = generate(model, primer, length, float(temperature), seed, pieces)
+        rolls = generate(model, primer, length, temperature, seed, pieces)  # it checks the bounds
         steps = [steps_from_roll(r) for r in rolls]
         return {"steps": steps[0], "primer_steps": len(primer), "step": info["step"],
                 "quarter_length": info["step_ql"], "bpm": opts.bpm, "temperature": float(temperature),
@@ -156,6 +154,8 @@ def _json_request(raw: str) -> dict[str, Any] | None:
         request = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--predict: not a valid JSON request ({exc.msg})") from None
+    except RecursionError:  # thousands of nested brackets: the decoder recurses per level
+        raise UserError("--predict: not a valid JSON request (nested too deeply)") from None
     if not isinstance(request, dict):
         raise UserError("--predict: a JSON request must be an object")
     unknown = set(request) - {"primer", "temperature", "steps", "seed", "pieces"}
@@ -165,10 +165,23 @@ def _json_request(raw: str) -> dict[str, Any] | None:
     return request
 
 
-def _request_int(request: dict[str, Any], key: str, default: int, low: int) -> int:
+def _bounds(option: str) -> tuple[float, float]:
+    meta = next(f.metadata for f in dataclasses.fields(MusicConfig) if f.name == option)
+    return meta["min"], meta["max"]
+
+
+def _span(low: float, high: float) -> str:
+    return " to ".join(f"{v:,}" if isinstance(v, int) else f"{v:g}" for v in (low, high))
+
+
+def _request_number(request: dict[str, Any], key: str, default: Any, option: str, kind: type) -> Any:
+    """``request[key]`` (else ``default``) within the bounds of the option it stands for."""
     value = request.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise UserError(f"--predict: '{key}' must be an integer of at least {low}, got {value!r}")
+    low, high = _bounds(option)
+    ok = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
+    if not ok or not low <= value <= high:  # NaN fails every comparison, so it is refused here too
+        what = "an integer" if kind is int else "a number"
+        raise UserError(f"--predict: '{key}' must be {what} from {_span(low, high)}, got {value!r}")
     return value
 
 

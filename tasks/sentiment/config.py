@@ -8,6 +8,7 @@ from suite.config import option
 from suite.errors import ConfigError
 
 POOLINGS = ("last", "max", "mean", "max_mean", "attention")
+MAX_UNITS = 8192  # as the backbone's --hidden: a vocabulary of such rows barely fits in memory
 
 
 @dataclass
@@ -36,7 +37,8 @@ class SentimentConfig:
     truncate: str = option("head_tail", "which tokens an over-long text keeps: head, tail (Keras' pad_sequences "
                                         "default), or head_tail (the opening and the verdict)",
                            choices=("head", "tail", "head_tail"))
-    embedding_dim: int = option(100, "word-embedding size (taken from --embeddings when given)", min=1)
+    embedding_dim: int = option(100, "word-embedding size (taken from --embeddings when given)", min=1,
+                                max=MAX_UNITS)
     embeddings: str = option("", "pretrained word vectors: a word2vec/GloVe text file (.gz too)", path=True)
     freeze_embeddings: bool = option(False, "keep pretrained embeddings fixed (otherwise fine-tuned)")
     embedding_dropout: float = option(0.25, "word dropout: share of tokens whose embedding is zeroed in "

@@ -11,10 +11,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 
-from suite.data.sources import (DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, looks_like_path, pick_column, read_table,
-                                table_extension)
+from suite.data.paths import FILE, FOLDER, list_folder, path_kind, read_file_bytes
+from suite.data.sources import (DOC_SUFFIXES, IGNORED_NAMES, TEXT_NAMES, check_scalar, looks_like_path, pick_column,
+                                read_table, row_lines, table_extension)
 from suite.errors import DataError
 
 LABEL_NAMES = ("label", "labels", "sentiment", "polarity", "class", "category", "target", "y", "gold_label",
@@ -58,13 +58,15 @@ def find_sources(data: str) -> dict[str, object]:
     non-table files is one file per class.
     """
     path = Path(data).expanduser()
-    if path.is_file():
+    kind = path_kind(path)  # a link loop, a broken link or an unsearchable folder: said as such
+    if kind == FILE:
         if table_extension(path) is None:
             raise DataError(data, "unsupported file type; expected a CSV/TSV/JSON-lines/Parquet table "
                                   "(or a folder of one text file per class)")
         return {"train": path}
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and not IGNORED_NAMES.match(p.name))
+    if kind == FOLDER:
+        # a broken link among the files is a class file or split the user meant: path_kind says so
+        files = [p for p in list_folder(path) if not IGNORED_NAMES.match(p.name) and path_kind(p) == FILE]
         tables = [p for p in files if table_extension(p) is not None]
         if tables:
             found: dict[str, object] = {}
@@ -108,7 +110,7 @@ def read_class_files(files: list[Path], encoding: str) -> Examples:
     if len(set(names)) != len(names):
         raise DataError(str(files[0].parent), f"class files give repeated class names {names}")
     for path, label in zip(files, names):
-        raw = path.read_bytes()
+        raw = read_file_bytes(path, "a class file (one text per line)")
         try:
             text = raw.decode(encoding)
         except UnicodeDecodeError as exc:
@@ -125,11 +127,6 @@ def read_class_files(files: list[Path], encoding: str) -> Examples:
     return out
 
 
-def first_line(source: str) -> int:
-    """The file line of row 0: tables with a header start on line 2, JSON lines on line 1."""
-    return 1 if table_extension(Path(source)) in (".json", ".jsonl", ".json.gz", ".jsonl.gz") else 2
-
-
 def read_table_examples(source: str, text_column: str, label_column: str, hub_split: str = "train",
                         need_labels: bool = True) -> Examples:
     frame = read_table(source, hub_split=hub_split)
@@ -141,12 +138,13 @@ def read_table_examples(source: str, text_column: str, label_column: str, hub_sp
         except DataError:
             label_col = None
     text_col = pick_column(frame, text_column, TEXT_NAMES, "text", "--text-column", source, exclude=label_col)
-    start = first_line(source)
     out = Examples()
     texts = frame[text_col].tolist()
     labels = frame[label_col].tolist() if label_col else [None] * len(texts)
-    for row, (text, label) in enumerate(zip(texts, labels)):
-        line = row + start
+    for text, label, line in zip(texts, labels, row_lines(frame, source)):
+        check_scalar(text, source, line, text_col, "a string")
+        if label_col:
+            check_scalar(label, source, line, label_col, "one class label (a string or a number)")
         if not isinstance(text, str):
             if text is None or (isinstance(text, float) and math.isnan(text)):
                 raise DataError(source, f"empty text in column {text_col!r}", line=line)

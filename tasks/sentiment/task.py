@@ -11,6 +11,7 @@ import torch
 from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
 
 from suite.config import RunConfig
+from suite.data.paths import read_file_bytes
 from suite.data.text import pad_batch
 from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
@@ -98,9 +99,9 @@ class SentimentTask(Task):
         except OSError:
             is_file = False
         if is_file:
-            try:
-                lines = [(n, line) for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                         if line.strip()]
+            try:  # read_file_bytes: a file it may not read is one error line, not a traceback
+                text = read_file_bytes(path, "a text file").decode("utf-8")
+                lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
             except UnicodeDecodeError:
                 raise DataError(str(path), "not UTF-8 text (expected one text per line)") from None
             if not lines:

@@ -9,6 +9,12 @@ from suite.errors import ConfigError
 
 EWT = "tagging/ud_english_ewt"
 WNUT17 = "tagging/wnut17"
+MAX_UNITS = 8192  # as the backbone's --hidden: beyond it a layer no longer fits in memory
+# A window wider than the longest word (--max-word-chars) sees only padding beyond it; the weights of a
+# huge one did not fit in memory.
+MAX_CHAR_KERNEL = 31
+# Taggers train side by side, each one a full model: 16 already multiply the training time by 16.
+MAX_ENSEMBLE = 16
 
 
 @dataclass
@@ -34,7 +40,7 @@ class TaggingConfig:
                                    "the case)")
     min_freq: int = option(1, "training-set count a word needs to enter the vocabulary", min=1)
     max_vocab: int = option(0, "largest word vocabulary, specials included (0: no limit)", min=0)
-    word_dim: int = option(100, "word embedding size", min=1)
+    word_dim: int = option(100, "word embedding size", min=1, max=MAX_UNITS)
     embeddings: str = option("", "pretrained word vectors (word2vec/GloVe text format) to start the word "
                                  "embedding from; their size replaces --word-dim", path=True)
     freeze_embeddings: bool = option(False, "keep the pretrained word vectors fixed (when --vector-words is 0)")
@@ -49,10 +55,11 @@ class TaggingConfig:
                                       "their spelling: cnn (convolution and max-pooling), lstm (a "
                                       "bidirectional LSTM's final states) or none",
                                choices=("cnn", "lstm", "none"))
-    char_dim: int = option(30, "character embedding size", min=1)
+    char_dim: int = option(30, "character embedding size", min=1, max=MAX_UNITS)
     char_features: int = option(50, "character features per word (cnn filters; lstm units per direction: "
-                                    "half of this)", min=2)
-    char_kernel: int = option(3, "cnn character window", min=1)
+                                    "half of this)", min=2, max=MAX_UNITS)
+    char_kernel: int = option(3, f"cnn character window (at most {MAX_CHAR_KERNEL})", min=1,
+                              max=MAX_CHAR_KERNEL)
     max_word_chars: int = option(30, "characters read per word; longer words keep their first and last "
                                      "halves (prefix and suffix carry the signal)", min=4)
     packed: bool = option(False, "run the encoder on packed sequences (RecurrentBackbone with lengths) rather "
@@ -77,7 +84,8 @@ class TaggingConfig:
     aux_weight: float = option(1.0, "weight of the auxiliary task's loss", min=0.0)
     ensemble: int = option(1, "taggers trained side by side on the same batches, each from its own "
                               "initialisation; predictions average their tag scores (and CRF transitions). "
-                              "Training takes about this many times as long", min=1)
+                              f"Training takes about this many times as long (at most {MAX_ENSEMBLE})",
+                           min=1, max=MAX_ENSEMBLE)
     max_length: int = option(250, "sentences longer than this many tokens are truncated (with a warning) "
                                   "in training data", min=1)
 

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.data.paths import FILE, list_folder, path_kind, read_file_bytes
 from suite.errors import DataError
 
 CONLLU_COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -32,14 +33,7 @@ class Sentence:
 
 def read_text(path: Path) -> list[str]:
     """The file's lines, decoded as UTF-8 (a BOM is allowed); errors name the file and line."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(str(path), "file not found") from None
-    except IsADirectoryError:
-        raise DataError(str(path), "is a folder; expected a CoNLL-U or CoNLL file") from None
-    except OSError as exc:
-        raise DataError(str(path), f"cannot read ({exc.strerror or exc})") from None
+    raw = read_file_bytes(path, "a CoNLL-U or CoNLL file")  # a link loop or an unreadable file said as such
     if not raw.strip():
         raise DataError(str(path), "file is empty")
     try:
@@ -181,8 +175,8 @@ def read_file(path: str | Path, fmt: str = "auto", token_column: str = "auto",
 def find_splits(folder: Path) -> dict[str, Path]:
     """train/val/test files of a folder, recognised by name (en_ewt-ud-train.conllu, emerging.dev.conll)."""
     found: dict[str, list[Path]] = {split: [] for split in SPLIT_PATTERNS}
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.name.startswith(".") or _not_data(path):
+    for path in list_folder(folder):  # an unreadable folder is an error, not a traceback
+        if path.name.startswith(".") or _not_data(path) or path_kind(path) != FILE:
             continue
         for split, pattern in SPLIT_PATTERNS.items():
             if pattern.search(path.name):

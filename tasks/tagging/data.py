@@ -19,6 +19,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
+from suite.data.paths import FILE, FOLDER, MISSING, path_kind
 from suite.data.sources import looks_like_path
 from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch,
                              vector_file_words)
@@ -180,12 +181,13 @@ class TaggingDataModule(TaskDataModule):
         files: dict[str, str] = {}
         if data and not opts.train:  # --train names the splits itself; --data (maybe the default) is unused
             path = Path(data)
-            if path.is_dir():
+            kind = path_kind(path)  # a link loop or a broken link is an error of its own, not "not found"
+            if kind == FOLDER:
                 files = {k: str(v) for k, v in find_splits(path).items()}
                 if "train" not in files:
                     raise DataError(data, "no training file found by name (a file with 'train' in its name); "
                                           "name it with --train")
-            elif path.exists():
+            elif kind != MISSING:
                 files = {"train": data}
             elif not looks_like_path(data):
                 splits = read_hub(data, opts.token_column, opts.tag_column)
@@ -297,13 +299,14 @@ class TaggingDataModule(TaskDataModule):
         train split; over-long sentences are cut to --max-length."""
         opts = self.cfg.options
         data, path = opts.aux_data, Path(opts.aux_data)
-        if path.is_dir():
+        kind = path_kind(path)
+        if kind == FOLDER:
             found = find_splits(path)
             if "train" not in found:
                 raise DataError(data, "--aux-data: no training file found by name (a file with 'train' in "
                                       "its name)")
-            path = found["train"]
-        if path.exists():
+            path, kind = found["train"], FILE
+        if kind != MISSING:
             sentences = read_file(path, "auto", "auto", opts.aux_tag_column)
             source = str(path)
         elif not looks_like_path(data):
@@ -383,12 +386,13 @@ class TaggingDataModule(TaskDataModule):
     def _load_evaluation(self) -> None:
         opts, info = self.cfg.options, self.info
         path = Path(self.evaluate)
-        if path.is_dir():
+        kind = path_kind(path)
+        if kind == FOLDER:
             found = find_splits(path)
             if "test" not in found:
                 raise DataError(self.evaluate, "no test file found by name (a file with 'test' in its name)")
-            path = found["test"]
-        if not path.exists() and not looks_like_path(self.evaluate):
+            path, kind = found["test"], FILE
+        if kind == MISSING and not looks_like_path(self.evaluate):
             hub = read_hub(self.evaluate, opts.token_column, opts.tag_column)
             sentences = hub.get("test") or hub["train"]
             self.sources["test"] = self.evaluate

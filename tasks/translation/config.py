@@ -9,6 +9,15 @@ from suite.errors import ConfigError
 
 MULTI30K = "translation/multi30k"
 TATOEBA = "translation/tatoeba_fra_eng/fra.txt"
+MAX_UNITS = 8192  # as the backbone's --hidden: beyond it a layer no longer fits in memory
+# Decoding bounds. Translations run to about 1.5 times the source's tokens between these languages and
+# tokenisations; a ratio of 10 lets one run to 10 times its source (inf overflowed the length limit: a
+# run trained fully, then crashed in its test pass). Each beam is a decoder row per sentence: beyond 100
+# a test pass takes hours for no better output. GNMT's alpha lies in 0.6-1; above 5 the penalty only
+# decides by length.
+MAX_DECODE_RATIO = 10.0
+MAX_BEAM = 100
+MAX_LENGTH_PENALTY = 5.0
 
 
 @dataclass
@@ -37,8 +46,8 @@ class TranslationConfig:
     long_pairs: str = option("drop", "training pairs over --max-length: drop or truncate (evaluation pairs "
                                      "are never dropped; their sources are truncated)",
                              choices=("drop", "truncate"))
-    embedding: int = option(256, "token embedding size", min=1)
-    decoder_hidden: int = option(512, "decoder state size", min=1)
+    embedding: int = option(256, "token embedding size", min=1, max=MAX_UNITS)
+    decoder_hidden: int = option(512, "decoder state size", min=1, max=MAX_UNITS)
     attention: str = option("multiplicative", "attention over the encoder states: multiplicative (Luong "
                                               "'general'), additive (Bahdanau), or none (the seed's plain "
                                               "encoder-decoder)",
@@ -54,10 +63,12 @@ class TranslationConfig:
     teacher_forcing: float = option(1.0, "probability of feeding the reference token (not the model's own) "
                                          "at each training step", min=0.0, max=1.0)
     label_smoothing: float = option(0.1, "label smoothing of the training loss", min=0.0, lt=1.0)
-    beam_size: int = option(5, "beam width for test and --predict (1: greedy)", min=1)
-    length_penalty: float = option(1.0, "beam length normalisation: scores divided by length**alpha (0: none)",
-                                   min=0.0)
-    max_decode_ratio: float = option(1.5, "decode at most ratio * source length + 10 tokens", gt=0.0)
+    beam_size: int = option(5, f"beam width for test and --predict (1: greedy), at most {MAX_BEAM}", min=1,
+                            max=MAX_BEAM)
+    length_penalty: float = option(1.0, "beam length normalisation: scores divided by length**alpha (0: none; "
+                                        f"at most {MAX_LENGTH_PENALTY:g})", min=0.0, max=MAX_LENGTH_PENALTY)
+    max_decode_ratio: float = option(1.5, "decode at most ratio * source length + 10 tokens (at most "
+                                          f"{MAX_DECODE_RATIO:g})", gt=0.0, max=MAX_DECODE_RATIO)
     val_beam: bool = option(False, "score validation with beam search instead of greedy (slower)")
 
     def validate(self) -> None:

@@ -115,7 +115,8 @@ def read_pairs_file(path: Path, src: str, tgt: str, columns: tuple[str, str]) ->
 
 def read_hub(name: str, src: str, tgt: str) -> Corpus:
     """A Hub dataset with a ``translation`` column of {lang: text} or one column per language."""
-    from suite.data.sources import read_table
+    from suite.data.sources import check_scalar, read_table
+    from suite.data.tables import kind_of
 
     corpus = Corpus([], origin={})
     for split, hub_splits in (("train", ("train",)), ("val", ("validation", "valid", "dev")), ("test", ("test",))):
@@ -127,13 +128,20 @@ def read_hub(name: str, src: str, tgt: str) -> Corpus:
                     raise
                 continue
             if "translation" in frame.columns:
-                rows = [(row.get(src), row.get(tgt)) for row in frame["translation"]]
+                rows = []
+                for i, row in enumerate(frame["translation"], start=1):
+                    if not isinstance(row, dict):
+                        raise DataError(f"{name} [{hub_split}]", f"column 'translation': expected a JSON object of "
+                                                                 f"{{language: text}}, got {kind_of(row)}", line=i)
+                    rows.append((row.get(src), row.get(tgt)))
             elif src in frame.columns and tgt in frame.columns:
                 rows = list(zip(frame[src], frame[tgt]))
             else:
                 raise DataError(name, f"no 'translation' column and no {src!r}/{tgt!r} columns; columns: "
                                       f"{', '.join(map(str, frame.columns))}")
             for i, (s, t) in enumerate(rows, start=1):
+                check_scalar(s, f"{name} [{hub_split}]", i, src, "a string")
+                check_scalar(t, f"{name} [{hub_split}]", i, tgt, "a string")
                 if not isinstance(s, str) or not isinstance(t, str) or not s.strip() or not t.strip():
                     raise DataError(f"{name} [{hub_split}]", f"missing or empty {src}/{tgt} text", line=i)
             setattr(corpus, split, [(s.strip(), t.strip()) for s, t in rows])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -41,9 +42,9 @@ def test_task_picker_form_and_command(make_window):
     assert window.form.editors["backbone.cell"].get() == "rnn"       # the preset's values are shown
     assert window.form.editors["options.lookback"].get() == 500
     edit(window, "train.max_epochs", 2)
-    assert window.command.text() == "python main.py --task forecast --preset seed --max-epochs 2"
+    assert window.command.text() == "python -m suite --task forecast --preset seed --max-epochs 2"
     edit(window, "train.threads", 1)
-    assert window.command.text() == "python main.py --task forecast --preset seed --max-epochs 2 --threads 1"
+    assert window.command.text() == "python -m suite --task forecast --preset seed --max-epochs 2 --threads 1"
     edit(window, "train.lr", "-1")
     assert "train.lr (--lr): must be greater than 0.0" in window.form.error_label.text()
     assert not window.run_button.isEnabled()
@@ -68,7 +69,11 @@ def test_two_epoch_run_shows_curves_and_results(make_window, qtbot, tmp_path):
     assert window.runs_panel.table.item(0, 3).text() == "finished"
 
     # the prediction panel answers for the trained run
-    window.try_run(str(Path(results["best_checkpoint"]).parent.parent))
+    (run_dir,) = [p.parent for p in (tmp_path / "runs").glob("*/*/results.json")]
+    assert window.process.run_dir == str(run_dir.resolve())  # from the started event, not scraped from a log
+    shown = shlex.split(window.command.text())
+    assert shown[0] == "python" and window.process.process.arguments() == [*shown[1:], "--events", "stdout"]
+    window.try_run(str(run_dir))
     panel = window.predict_panel
     qtbot.waitUntil(lambda: panel.body is not None and panel.body.output is not None, timeout=60_000)
     output = panel.body.output
@@ -128,7 +133,7 @@ def test_a_plugin_task_appears_with_its_form(make_window, tmp_path, monkeypatch)
     window.task_box.setCurrentIndex(index)
     assert window.form.editors["options.width"].get() == 7
     assert "how wide" in window.form.editors["options.width"].editor.toolTip()
-    assert window.command.text() == "python main.py --task demo --preset none"
+    assert window.command.text() == "python -m suite --task demo --preset none"
 
 
 def test_queued_runs_follow_each_other_and_compare_side_by_side(make_window, qtbot, tmp_path):
