@@ -24,6 +24,7 @@ from typing import Any
 from .config import SECTIONS, BackboneConfig, RunConfig, TrainConfig, build_run_config, read_config_file
 from .errors import UserError
 from .registry import get_task
+from .shipped import find_config
 from .task import Task
 
 __all__ = ["train", "load", "Predictor"]
@@ -57,6 +58,7 @@ def resolve(task: str, *, preset: str | None = None, config: str | os.PathLike |
             data_root: str | None = None, **settings: Any) -> RunConfig:
     """The configuration a run with these settings would train with (as ``--print-config`` shows)."""
     chosen = get_task(task)
+    config = find_config(config) if config else None  # a path, or a shipped config's name
     file_data = read_config_file(config) if config else None
     return build_run_config(chosen, preset=preset, file_data=file_data, file_name=str(config),
                             explicit=settings_to_explicit(chosen, settings), data_root=data_root)

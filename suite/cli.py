@@ -3,6 +3,10 @@
 Flags for the backbone, training and the task's own options are generated from their dataclasses.
 Errors a user can fix are printed as one line (``error: ...``) with exit code 2; with
 ``--events stdout`` they are also sent as an ``error`` event for the parent process.
+
+Torch and Lightning are imported only on the paths that train or load a model: ``--help``,
+``--list-tasks`` and ``--print-config`` read settings alone and answer in a fraction of a second
+(tests/test_startup.py keeps it so, bench/startup.py measures it).
 """
 
 from __future__ import annotations
@@ -17,13 +21,14 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from .atomic import dumps_strict, write_text_atomic
-from .config import (BackboneConfig, RunConfig, TrainConfig, build_run_config, field_flag, field_types,
-                     read_config_file)
+from .config import (BackboneConfig, RunConfig, TrainConfig, build_run_config, describe_preset, field_flag,
+                     field_types, read_config_file)
 from .errors import UserError
-from .events import EventStream
+from .stream import EventStream
 from .interrupts import HANDLED, Interrupted, install_raising_handlers
 from .registry import all_tasks, get_task, task_names
 from .runs import Run
+from .shipped import find_config, shipped_configs
 from .task import Task
 
 
@@ -43,7 +48,9 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run = parser.add_argument_group("run")
     run.add_argument("--task", metavar="NAME", help="task to run (see --list-tasks)")
     run.add_argument("--list-tasks", action="store_true", help="list the installed tasks and exit")
-    run.add_argument("--config", metavar="FILE", help="YAML file of settings (as written by --print-config)")
+    shipped = ", ".join(shipped_configs()) or "none"
+    run.add_argument("--config", metavar="FILE", help="YAML file of settings (as written by --print-config), or "
+                                                      f"the name of a shipped one: {shipped}")
     run.add_argument("--preset", metavar="NAME", help="a named set of the task's settings (e.g. seed); 'none' for the plain defaults")
     run.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<task>/<time>-<slug>)")
@@ -89,10 +96,21 @@ def add_config_arguments(parser: argparse.ArgumentParser, task: Task) -> None:
             group.add_argument(field_flag(f), **kwargs)
 
 
-def main(argv: list[str] | None = None) -> int:
+def print_help(file: TextIO | None = None) -> None:
+    """The overview of ``main.py --help``: the run flags and the installed tasks."""
+    file = file or sys.stdout
+    base_parser().print_help(file)
+    print(f"\ninstalled tasks: {', '.join(task_names())}", file=file)
+
+
+def _load_training_libraries() -> None:
+    """Import Lightning (seconds) and quieten it: only on the paths that train or load a model."""
     from .training import quiet_libraries
 
     quiet_libraries()
+
+
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     stream = EventStream(to_stdout="--events=stdout" in argv or _follows(argv, "--events", "stdout"))
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
@@ -132,6 +150,7 @@ def _main(argv: list[str], stream: EventStream) -> int:
     run: Run | None = None
     checkpoint_file: Path | None = None
     if pre.checkpoint and Path(pre.checkpoint).is_file():  # a checkpoint alone carries its settings
+        _load_training_libraries()
         from .trained import load_checkpoint, stamp_of
 
         checkpoint_file = Path(pre.checkpoint)
@@ -141,16 +160,16 @@ def _main(argv: list[str], stream: EventStream) -> int:
         saved = run.read_config()
         if pre.resume:  # a resumed run appends to its files: a damaged one is refused, not written into
             run.results(), run.events(), run.metric_rows()
-    file_data = read_config_file(pre.config) if pre.config else None
+    config_file = find_config(pre.config) if pre.config else None  # a path, or a shipped config's name
+    file_data = read_config_file(config_file) if config_file else None
     task_name = pre.task or (saved or {}).get("task") or (file_data or {}).get("task")
     if not task_name:
         if "-h" in argv or "--help" in argv or not argv:
-            base_parser().print_help()
-            print(f"\ninstalled tasks: {', '.join(task_names())}")
+            print_help()
             return 0
         raise UserError("no task given; use --task NAME (installed: " + ", ".join(task_names()) + ")")
     if not isinstance(task_name, str):
-        source = run.config_path if saved and saved.get("task") == task_name else pre.config
+        source = run.config_path if saved and saved.get("task") == task_name else config_file
         raise UserError(f"{source}: 'task' must be a task name such as forecast, got {task_name!r}")
     task = get_task(task_name)
     if saved and saved.get("task") != task.name:
@@ -176,10 +195,12 @@ def _main(argv: list[str], stream: EventStream) -> int:
         return _train(task, cfg, stream, out, run=run, resume=True, listen=stream.to_stdout)
     if args.predict or args.evaluate:
         raise UserError("--predict and --evaluate need --checkpoint RUN_DIR (a trained run)")
-    cfg = build_run_config(task, preset=args.preset, file_data=file_data, file_name=str(args.config),
+    cfg = build_run_config(task, preset=args.preset, file_data=file_data, file_name=str(config_file),
                            explicit=explicit, data_root=data_root)
     if args.print_config:
         print(cfg.to_yaml(), end="")
+        # the YAML's preset: key says which; where it came from goes beside it, not into a file made of it
+        print(describe_preset(cfg, task.presets), file=sys.stderr)
         return 0
     return _train(task, cfg, stream, out, run_dir=args.run_dir, listen=stream.to_stdout)
 
@@ -224,6 +245,7 @@ def _write_output(path: Path, write: Callable[[], Any]) -> Any:
 
 def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run: Run | None = None,
            run_dir: str | None = None, resume: bool = False, listen: bool = False) -> int:
+    _load_training_libraries()
     from .runner import run_training
 
     run, results = run_training(task, cfg, stream, out, run=run, run_dir=run_dir, resume=resume, listen=listen)
@@ -245,6 +267,7 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
 
 def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit: dict[str, Any], args,
                  out: TextIO, data_root: str | None) -> int:
+    _load_training_libraries()
     from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
 
     if not (args.predict or args.evaluate):
@@ -321,6 +344,7 @@ def format_summary(results: dict[str, Any], run_dir: Path | None = None) -> str:
         f"{results['parameters']:,} parameters",
         format_metrics_table(results["metrics"]["test"], results["metrics"]["val"], results["baseline"]),
     ]
+    lines.append(f"preset: {results.get('preset') or 'none (the plain defaults)'}")
     if results.get("test_split") != "test":
         lines.append(f"test split: {results['test_split']}")
     lines.append(f"best checkpoint: {Path(run_dir or '.') / results['best_checkpoint']}")

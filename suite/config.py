@@ -100,6 +100,9 @@ class TrainConfig:
                                  "best for in-memory tensors on few cores)", min=0)
     threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
     log_every: int = option(10, "log the training loss every N steps", min=1)
+    fast_dev_run: bool = option(False, "a smoke test: one training, validation and test batch (Lightning's "
+                                       "fast_dev_run), no early stopping or --logger; the run folder and "
+                                       "results.json are written as usual, with the one-batch scores")
     logger: str = option("", "standard loggers beside events.jsonl, written into <run>/logs: "
                              "NAME[,NAME...] of csv, tensorboard, mlflow, wandb, as one comma-separated "
                              "flag (--logger tensorboard,mlflow); W&B runs offline; all but csv need "
@@ -129,6 +132,8 @@ class RunConfig:
     train: TrainConfig
     options: Any  # the task's own Config dataclass
     preset: str | None = None
+    #: where the preset (or its absence) came from, for --print-config and the run's first line; not saved
+    preset_origin: str = field(default="", compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "preset": self.preset,
@@ -291,6 +296,40 @@ def data_root_default() -> str | None:
     return os.environ.get("RNN_SUITE_DATA") or None
 
 
+def as_default_paths(task: Any, given: dict[str, Any], data_root: str | None) -> dict[str, Any]:
+    """``given`` with each path option that names the same place as its default put back as the default.
+
+    A task picks its preset from the settings given (the tagging task picks ``ewt`` for its default
+    dataset); comparing resolved locations, not spellings, makes ``tagging/ud_english_ewt`` under the
+    data root, its absolute path, a path with ``..``, a trailing slash or a link the same dataset, so
+    the defaults a run trains with never depend on how a path was written."""
+    if not dataclasses.is_dataclass(task.Config):
+        return given
+    same = dict(given)
+    for f in fields(task.Config):
+        key, value = f"options.{f.name}", given.get(f"options.{f.name}")
+        default = getattr(task, "defaults", {}).get(key, f.default)
+        if not (f.metadata.get("path") and isinstance(value, str) and value and isinstance(default, str)
+                and default and value != default):
+            continue
+        if resolve_data_path(value, data_root) == resolve_data_path(default, data_root):
+            same[key] = default
+    return same
+
+
+def describe_preset(cfg: RunConfig, presets: typing.Iterable[str] = ()) -> str:
+    """One line saying which preset a configuration has and where it came from."""
+    if cfg.preset:
+        how = {"named": "--preset", "chosen": "chosen for these settings; --preset none for the plain defaults"}
+        return f"preset {cfg.preset} ({how.get(cfg.preset_origin, cfg.preset_origin or 'given')})"
+    how = {"named": "--preset none", "chosen": "the task picks none for these settings"}
+    said = [how.get(cfg.preset_origin, cfg.preset_origin)]
+    names = ", ".join(presets)
+    if names:
+        said.append(f"--preset NAME applies one of {names}")
+    return "no preset: the plain defaults" + (f" ({'; '.join(p for p in said if p)})" if any(said) else "")
+
+
 def build_run_config(
     task: Any,
     *,
@@ -307,17 +346,19 @@ def build_run_config(
     """
     explicit = dict(explicit or {})
     file_flat = flatten(file_data, file_name) if file_data else {}
-    if preset is None and file_data:
-        preset = file_data.get("preset")
+    origin = "named"
+    if preset is None and file_data and "preset" in file_data:
+        # a saved config.yaml replays its run's preset, and its lack of one (null), never a new choice
+        preset, origin = file_data["preset"] or NO_PRESET, f"from {file_name}"
     if preset is None:
-        preset = task.default_preset({**file_flat, **explicit})
+        preset, origin = task.default_preset(as_default_paths(task, {**file_flat, **explicit}, data_root)), "chosen"
     elif preset == NO_PRESET:
         preset = None
-    if preset is not None and preset not in task.presets:
+    if preset is not None and (not isinstance(preset, str) or preset not in task.presets):
         known = ", ".join(task.presets) or "none"
         raise ConfigError("preset (--preset)", f"task '{task.name}' has no preset '{preset}'; presets: {known}")
     cfg = RunConfig(task=task.name, backbone=BackboneConfig(), train=TrainConfig(), options=task.Config(),
-                    preset=preset)
+                    preset=preset, preset_origin=origin)
     apply_overrides(cfg, task.defaults, f"task {task.name} defaults")
     if preset is not None:
         replaced = {key for given in {**file_flat, **explicit} for key in task.preset_yields.get(given, ())}

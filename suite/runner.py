@@ -7,7 +7,7 @@ import os
 import sys
 from typing import Any, TextIO
 
-from .config import RunConfig
+from .config import RunConfig, describe_preset
 from .events import EventStream
 from .runs import RUN_DIR_ENV, Run
 from .task import Task
@@ -48,6 +48,8 @@ def run_training(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *
         if resume:
             run.results_path.unlink(missing_ok=True)  # a resumed run is not finished until it says so again
         print(f"{'resuming' if resume else 'run'}: {run.path}", file=out, flush=True)
+        if not resume:  # said at the start, not after hours; only once the data has been read
+            print(describe_preset(cfg, task.presets), file=out, flush=True)
     else:
         stream.to_stdout = False
     try:

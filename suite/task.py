@@ -3,6 +3,10 @@
 A task is found by name through the registry. It declares its own ``Config`` dataclass (CLI flags
 and GUI forms are generated from it), builds a LightningDataModule and a LightningModule over the
 shared backbone, reports a naive baseline beside its metrics, and answers interactive predictions.
+
+This module imports no torch or Lightning, so the registry and the commands that only read settings
+start fast. The base classes ``TaskModule`` and ``TaskDataModule`` are defined in
+:mod:`suite.task_modules` and are importable from here too; they load on first use.
 """
 
 from __future__ import annotations
@@ -10,13 +14,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import lightning as L
-import torch
-from torch.utils.data import DataLoader, Dataset
+from .config import RunConfig
 
-from .config import RunConfig, TrainConfig
+if TYPE_CHECKING:
+    from .task_modules import TaskDataModule, TaskModule
 
 INPUT_KINDS = ("series", "text", "tokens", "text_pair", "music")
 OUTPUT_KINDS = ("series", "label", "tags", "text", "music")
@@ -57,7 +60,8 @@ class Task:
     preset_yields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def default_preset(self, given: dict[str, Any]) -> str | None:
-        """The preset to use when none is named; ``given`` holds the explicitly set dotted keys."""
+        """The preset to use when none is named; ``given`` holds the explicitly set dotted keys, a path
+        option that names the same place as its default (however spelt) given as that default."""
         return None
 
     def datamodule(self, cfg: RunConfig) -> TaskDataModule:
@@ -70,7 +74,8 @@ class Task:
         return None
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: TaskDataModule, data: str) -> TaskDataModule:
-        """A datamodule whose test split is ``data``, read with the trained run's data state."""
+        """A datamodule whose test split is ``data``, read with the trained run's data state: ``data`` is
+        the test set alone (a folder holding only a test split, or one file must do)."""
         raise NotImplementedError(f"task {self.name!r} does not support --evaluate")
 
     def predict(self, model: TaskModule, raw_input: str) -> Any:
@@ -104,90 +109,18 @@ class Task:
         return "-".join(parts)
 
 
-class TaskModule(L.LightningModule):
-    """A LightningModule with the suite's optimisation and logging conventions.
-
-    Subclasses implement ``step(batch, stage) -> loss`` and log their metrics as ``<stage>/<name>``;
-    the base class provides the train/val/test steps, the optimiser and schedule from the run's
-    TrainConfig, and counts training samples for the throughput figure.
-    """
-
-    def __init__(self, cfg: RunConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.samples_seen = 0
-
-    def step(self, batch: Any, stage: str) -> torch.Tensor:
-        raise NotImplementedError
-
-    @staticmethod
-    def batch_size_of(batch: Any) -> int:
-        first = batch[0] if isinstance(batch, (tuple, list)) else batch
-        return int(first.shape[0])
-
-    def training_step(self, batch, batch_idx):
-        loss = self.step(batch, "train")
-        self.samples_seen += self.batch_size_of(batch)
-        return loss
-
-    def validation_step(self, batch, batch_idx):
-        self.step(batch, "val")
-
-    def test_step(self, batch, batch_idx):
-        self.step(batch, "test")
-
-    def configure_optimizers(self):
-        from .optim import build_optimization
-
-        best = self.trainer.checkpoint_callback  # the task's monitored validation metric
-        return build_optimization(self.parameters(), self.cfg.train, best.monitor, best.mode)
+#: the Lightning base classes, loaded on first use (PEP 562): the contract above imports no torch, so the
+#: registry, --help and --list-tasks stay fast, while ``from suite.task import TaskModule`` keeps working
+_LIGHTNING_CLASSES = ("TaskModule", "TaskDataModule")
 
 
-class TaskDataModule(L.LightningDataModule):
-    """A LightningDataModule holding train/val/test datasets built once in ``setup``.
+def __getattr__(name: str) -> Any:
+    if name in _LIGHTNING_CLASSES:
+        from . import task_modules
 
-    Subclasses implement ``load()`` to fill ``self.train_set``, ``self.val_set`` and
-    ``self.test_set`` (test may be None: validation then stands in, and ``test_split`` says so).
-    """
+        return getattr(task_modules, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    collate_fn = None
 
-    def __init__(self, cfg: RunConfig):
-        super().__init__()
-        self.cfg = cfg
-        self.train_set: Dataset | None = None
-        self.val_set: Dataset | None = None
-        self.test_set: Dataset | None = None
-        self.test_split = "test"
-        self._loaded = False
-
-    def load(self) -> None:
-        raise NotImplementedError
-
-    def setup(self, stage: str | None = None) -> None:
-        if not self._loaded:  # Lightning calls setup per stage; data is read once
-            self.load()
-            self._loaded = True
-            if self.test_set is None:
-                self.test_set = self.val_set
-                self.test_split = "validation (the data has no separate test split)"
-
-    def sizes(self) -> dict[str, int]:
-        return {name: len(ds) for name, ds in
-                (("train", self.train_set), ("val", self.val_set), ("test", self.test_set)) if ds is not None}
-
-    def loader(self, dataset: Dataset, shuffle: bool = False, train: TrainConfig | None = None) -> DataLoader:
-        train = train or self.cfg.train
-        workers = train.num_workers
-        return DataLoader(dataset, batch_size=train.batch_size_for(shuffle), shuffle=shuffle, num_workers=workers,
-                          persistent_workers=workers > 0, collate_fn=self.collate_fn,
-                          pin_memory=torch.cuda.is_available())
-
-    def train_dataloader(self):
-        return self.loader(self.train_set, shuffle=True)
-
-    def val_dataloader(self):
-        return self.loader(self.val_set)
-
-    def test_dataloader(self):
-        return self.loader(self.test_set)
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LIGHTNING_CLASSES])

@@ -175,6 +175,6 @@ def evaluate(trained: Trained, data: str) -> dict[str, Any]:
     metrics = trainer.test(trained.model, datamodule=dm, verbose=False)
     baseline = trained.task.baseline(dm)
     return {"run": str(trained.run.path) if trained.run else None, "data": data,
-            "checkpoint": str(trained.checkpoint), "examples": len(dm.test_set),
+            "checkpoint": str(trained.checkpoint), "split": dm.test_split, "examples": len(dm.test_set),
             "metrics": strip_stage(metrics[0], "test"), "baseline": baseline.to_dict() if baseline else None,
             "report": trained.task.report(trained.model, dm)}

@@ -81,7 +81,9 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         callbacks.append(EarlyStopping(monitor=monitor, mode=task.monitor_mode, patience=cfg.train.patience))
     callbacks.append(GracefulStop(stream, listen=listen_stdin))
     callbacks.append(SelfContained(task.name, cfg))
-    loggers = build_loggers(cfg, run)  # --logger: standard trackers beside events.jsonl
+    # --logger: standard trackers beside events.jsonl. Not under --fast-dev-run: Lightning swaps the
+    # loggers for a dummy there, so they would make empty logs/ folders and runs that never end
+    loggers = [] if cfg.train.fast_dev_run else build_loggers(cfg, run)
     if loggers:
         callbacks.append(TrackingCallback(cfg, run))
     trainer = L.Trainer(
@@ -94,6 +96,7 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         gradient_clip_val=cfg.train.grad_clip or None,
         callbacks=callbacks,
         plugins=[AtomicCheckpointIO()],
+        use_distributed_sampler=False,  # the suite's loaders shard themselves (suite.task_modules)
         # metrics.csv and events.jsonl are written by EventsCallback, resume-safe; --logger adds others
         logger=loggers or False,
         default_root_dir=run.path,
@@ -101,6 +104,8 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         enable_model_summary=False,
         log_every_n_steps=cfg.train.log_every,
         num_sanity_val_steps=0,
+        # one batch of each loop; Lightning then saves no checkpoint itself (fit_and_test saves last.ckpt)
+        fast_dev_run=cfg.train.fast_dev_run,
     )
     return trainer, checkpoint, events
 
@@ -209,7 +214,9 @@ def _fit_and_test(session: FitSession, *, resume: bool = False) -> dict[str, Any
     stopped = stop.requested.is_set()
 
     best = checkpoint.best_model_path
-    if not best:  # stopped before the first validation: keep what was learned
+    # stopped before the first validation, or --fast-dev-run (Lightning's checkpointing is off there):
+    # keep what was learned, so validation, test and --checkpoint have a file to load
+    if not best:
         best = str(run.last_checkpoint)
         trainer.save_checkpoint(best, weights_only=False)
     # the best checkpoint's validation is for results.json: in the loggers it would add a point, at the
@@ -267,6 +274,8 @@ def _write_results(session: FitSession, status: str, *, val: dict[str, float], t
     }
     if interrupted_by:
         results["interrupted_by"] = interrupted_by
+    if cfg.train.fast_dev_run:  # one batch each: the scores prove the run works, they measure nothing
+        results["fast_dev_run"] = True
     run.write_results(results)
     return results
 

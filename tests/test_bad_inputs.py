@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import run_cli
+from helpers import one_line_error, run_cli
 from suite.cli import main
 from suite.config import build_run_config
 from suite.errors import UserError
@@ -107,10 +107,36 @@ def test_real_process_exit_code_and_single_line(tmp_path):
     assert done.stdout == ""
 
 
-def test_events_stdout_reports_the_error_as_json(tmp_path):
-    done = run_cli("--task", "forecast", "--lr", "0", "--events", "stdout", cwd=tmp_path)
-    assert done.returncode == 2
-    assert '"event": "error"' in done.stdout and "train.lr (--lr)" in done.stdout
+@pytest.mark.parametrize("args", [("--task", "sentiment", "--data", "sentiment/rt_polarity"),
+                                  ("--task", "translation"), ("--task", "tagging", "--preset", "wnut17")],
+                         ids=["sentiment", "translation", "tagging"])
+@pytest.mark.parametrize("offline_mode", [True, False], ids=["HF_HUB_OFFLINE=1", "unreachable"])
+def test_a_relative_path_without_the_data_root_names_the_data_root(args, offline_mode, in_tmp, capsys,
+                                                                     monkeypatch):
+    """A guide's command run without the data root: the remedy is the path or --data-root. HF_HUB_OFFLINE=1
+    serves only a Hub dataset cached earlier: it is mentioned where it is not set, never as the fix."""
+    monkeypatch.delenv("RNN_SUITE_DATA", raising=False)
+    if not offline_mode:  # an offline machine without the libraries' offline mode: the probe fails
+        for name in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr("suite.data.sources.hub_reachable", lambda timeout=3.0: False)
+    message = one_line_error(capsys, *args)
+    looked_up = ("not a local file or folder (relative paths are looked up in the working directory, then under "
+                 "--data-root or $RNN_SUITE_DATA), ")
+    assert looked_up in message
+    assert "give its path, or the folder that holds it with --data-root" in message
+    if offline_mode:
+        assert "nor a Hugging Face dataset cached on this machine (HF_HUB_OFFLINE=1)" in message
+        assert "loads a Hub dataset cached earlier" not in message
+    else:
+        assert "and the Hugging Face Hub is not reachable" in message
+        assert message.endswith("(HF_HUB_OFFLINE=1 loads a Hub dataset cached earlier)")
+
+
+def test_events_stdout_reports_the_error_as_json(in_tmp, capsys):
+    assert main(["--task", "forecast", "--lr", "0", "--events", "stdout"]) == 2
+    out = capsys.readouterr().out
+    assert '"event": "error"' in out and "train.lr (--lr)" in out
 
 
 # --- generated CSVs: any file either loads into valid windows or fails with a one-line DataError ---

@@ -43,8 +43,17 @@ def test_ci_runs_the_readme_commands_after_the_cpu_torch_pin():
 def test_project_declares_what_the_readme_promises():
     project = pyproject()["project"]
     deps = " ".join(project["dependencies"]).lower()
-    for name in ("lightning", "torch", "torchmetrics", "datasets", "numpy", "pyside6", "pyqtgraph"):
+    for name in ("lightning", "torch", "torchmetrics", "datasets", "numpy"):
         assert name in deps, name
+    extras = project["optional-dependencies"]
+    # the README's Install paragraph: a headless core, the window and the music libraries as extras
+    for extra, names in {"gui": ("pyside6", "pyqtgraph"), "music": ("music21", "scipy")}.items():
+        declared = " ".join(extras[extra]).lower()
+        for name in names:
+            assert name in declared and name not in deps, (extra, name)
+    assert "!=6.12.0" in " ".join(extras["gui"])
+    assert extras["all"] == ["rnn-suite[gui,music,tracking]"]
+    assert "rnn-suite[all]" in extras["dev"]  # the quick start's .[dev] installs everything
     torch_spec = next(d for d in project["dependencies"] if d.startswith("torch>"))
     assert "==" not in torch_spec  # a range that GPU users can satisfy
     assert {"pytest", "pytest-qt", "hypothesis"} <= {re.split(r"[<>=]", d)[0] for d in project["optional-dependencies"]["dev"]}
@@ -76,7 +85,7 @@ def test_every_third_party_import_is_declared():
         found = set()
         for spec in specs:
             name = re.split(r"[<>=!~ ;\[]", spec)[0].lower()
-            if name == project["name"]:  # the project's own extras, e.g. dev's rnn-suite[tracking]
+            if name == project["name"]:  # the project's own extras, e.g. dev's rnn-suite[all], expanded
                 found |= names([d for extra in re.findall(r"\[(.*?)\]", spec)[0].split(",")
                                 for d in extras[extra.strip()]])
             else:
@@ -84,7 +93,13 @@ def test_every_third_party_import_is_declared():
         return found
     runtime = names(project["dependencies"])
     dev = runtime | names(project["optional-dependencies"]["dev"])
-    for module in imported_modules(["suite", "tasks", "gui"]):
-        assert DISTRIBUTIONS.get(module, module).lower() in runtime, f"the product imports {module}"
+    # the core serves the engine and the tasks; the window and the music task may also use their extras
+    headless = ["suite"] + [f"tasks/{p.name}" for p in sorted((REPO / "tasks").iterdir())
+                            if p.is_dir() and p.name not in ("music", "__pycache__")]
+    parts = {"core": (headless, set()), "gui": (["gui"], names(extras["gui"])),
+             "music": (["tasks/music"], names(extras["music"]))}
+    for part, (folders, extra) in parts.items():
+        for module in imported_modules(folders):
+            assert DISTRIBUTIONS.get(module, module).lower() in runtime | extra, f"{part} imports {module}"
     for module in imported_modules(["tests", "bench"]):
         assert DISTRIBUTIONS.get(module, module).lower() in dev, f"the tests or benchmarks import {module}"

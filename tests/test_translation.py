@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers import read_results, run_cli
+from helpers import one_line_error, read_results, run_cli
 from suite.config import build_run_config
 from suite.errors import DataError
 from suite.registry import get_task
@@ -120,13 +120,11 @@ def test_bad_data_names_file_and_line(data_root, tmp_path, case):
     assert "\n" not in str(info.value)
 
 
-def test_cli_reports_bad_data_in_one_line(data_root, tmp_path):
-    folder = slice_folder(data_root, tmp_path / "d", sizes=(("train", 30),))
+def test_cli_reports_bad_data_in_one_line(data_root, in_tmp, capsys):
+    folder = slice_folder(data_root, in_tmp / "d", sizes=(("train", 30),))
     (folder / "train.en").write_text("A dog.\n", encoding="utf-8")
-    proc = run_cli("--task", "translation", "--data", str(folder), "--run-dir", str(tmp_path / "run"), cwd=tmp_path)
-    assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1] == \
-        f"error: {folder / 'train.en'}, line 2: has 1 lines but train.de has 30; the files must be line-aligned"
+    message = one_line_error(capsys, "--task", "translation", "--data", str(folder), "--run-dir", str(in_tmp / "run"))
+    assert message == f"{folder / 'train.en'}, line 2: has 1 lines but train.de has 30; the files must be line-aligned"
 
 
 @pytest.mark.parametrize("mode", ["bpe", "unigram", "word", "char"])

@@ -104,7 +104,7 @@ def _read_local(path: Path) -> pd.DataFrame:
 
 def hub_reachable(timeout: float = 3.0) -> bool:
     """A quick TCP probe, so that an offline machine fails at once instead of retrying for minutes."""
-    if os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1":
+    if hub_offline_mode():
         return True  # the libraries are in offline mode and will answer from the local cache, or fail fast
     host = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co").hostname or "huggingface.co"
     try:
@@ -114,19 +114,41 @@ def hub_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
+#: said wherever a data name was not found: the working directory comes first, then the data root
+LOOKED_UP = "relative paths are looked up in the working directory, then under --data-root or $RNN_SUITE_DATA"
+
+
+def hub_offline_mode() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("HF_DATASETS_OFFLINE") == "1"
+
+
+def not_found(name: str, hub_reason: str | None = None) -> DataError:
+    """A name that is neither a local path nor a dataset the Hub gave us.
+
+    Usually it is a relative path given without the data root, so that remedy comes first.
+    HF_HUB_OFFLINE=1 helps only with a Hub dataset cached earlier: it is mentioned only where it is not
+    already set and the Hub was simply unreachable."""
+    offline_mode = hub_offline_mode()
+    if hub_reason is None:
+        hub_reason = ("nor a Hugging Face dataset cached on this machine (HF_HUB_OFFLINE=1)" if offline_mode
+                      else "and the Hugging Face Hub is not reachable")
+    cached = "" if offline_mode or not hub_reason.endswith("not reachable") else \
+        " (HF_HUB_OFFLINE=1 loads a Hub dataset cached earlier)"
+    return DataError(name, f"not a local file or folder ({LOOKED_UP}), {hub_reason}; give its path, or the "
+                           f"folder that holds it with --data-root{cached}")
+
+
 def _read_hub(name: str, split: str) -> pd.DataFrame:
     if not hub_reachable():
-        raise DataError(name, "not a local file, and the Hugging Face Hub is not reachable (set HF_HUB_OFFLINE=1 "
-                              "to use a cached copy)")
+        raise not_found(name)
     datasets = _quiet_datasets()
     try:
         table = datasets.load_dataset(name, split=split)
     except Exception as exc:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower()
-        why = ("the Hugging Face Hub is not reachable (offline)" if offline
-               else f"could not load it from the Hugging Face Hub ({type(exc).__name__}: "
-                    f"{str(exc).splitlines()[0] if str(exc) else ''})")
-        raise DataError(name, f"not a local file, and {why}") from None
+        if hub_offline_mode() or "offline" in str(exc).lower():
+            raise not_found(name) from None
+        raise not_found(name, f"and could not load it from the Hugging Face Hub ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
     return table.to_pandas()
 
 

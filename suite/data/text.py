@@ -124,9 +124,34 @@ def truncate(ids: Sequence[int], max_length: int, keep: str = "head") -> list[in
     raise ValueError(f"keep must be head, tail or head_tail, got {keep!r}")
 
 
+def distributed_world() -> tuple[int, int]:
+    """(rank, world size) of this process's DDP group; (0, 1) outside one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def distributed_sampler(dataset, shuffle: bool, seed: int):
+    """This rank's share of ``dataset`` for a plain DataLoader under DDP (None outside it). The suite
+    shards its loaders itself (see EpochBatchSampler), so Lightning's automatic wrapping is off."""
+    from torch.utils.data import DistributedSampler
+
+    rank, world = distributed_world()
+    if world == 1:
+        return None
+    return DistributedSampler(dataset, num_replicas=world, rank=rank, shuffle=shuffle, seed=seed)
+
+
 class EpochBatchSampler(Sampler[list[int]]):
-    """A batch sampler whose batches depend on the epoch: subclasses implement ``batches()`` for
-    ``self.epoch``; each pass advances the epoch unless ``set_epoch`` sets it."""
+    """A batch sampler whose batches depend on the epoch: subclasses implement ``batches()`` (all of this
+    epoch's batches) and ``total_batches()``; each pass advances the epoch unless ``set_epoch`` sets it.
+
+    Under DDP each rank takes every world-size-th batch. Every rank builds the same batch list (same
+    seed, same epoch), so the shards are disjoint; the list is padded with its first batches so every
+    rank runs the same number of steps, as DDP needs. Lightning cannot re-create a custom batch sampler
+    around its own DistributedSampler, so the suite shards here and turns Lightning's off."""
 
     epoch = 0
 
@@ -142,10 +167,21 @@ class EpochBatchSampler(Sampler[list[int]]):
     def batches(self) -> list[list[int]]:
         raise NotImplementedError
 
+    def total_batches(self) -> int:
+        raise NotImplementedError
+
     def __iter__(self) -> Iterator[list[int]]:
         batches = self.batches()
         self.epoch += 1  # a plain loop that never calls set_epoch still gets a new order each pass
+        rank, world = distributed_world()
+        if world > 1 and batches:
+            padded = batches + batches[: len(self) * world - len(batches)]
+            batches = padded[rank::world]
         return iter(batches)
+
+    def __len__(self) -> int:
+        rank, world = distributed_world()
+        return math.ceil(self.total_batches() / world)
 
 
 class LengthBucketSampler(EpochBatchSampler):
@@ -191,7 +227,7 @@ class LengthBucketSampler(EpochBatchSampler):
             batches = [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
         return batches
 
-    def __len__(self) -> int:
+    def total_batches(self) -> int:
         n = len(self.lengths)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 

@@ -6,21 +6,21 @@ import csv
 import dataclasses
 import io
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
+from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
-from suite.data.sources import read_table
 from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
 
 from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
-from .data import (ForecastDataModule, cosine_wave, future_times, numeric_values, parse_inline_series,
-                   scale_checked)
-from .metrics import repeat_last, score, seasonal_naive
-from .models import ForecastModule
+
+# The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
+# numpy, torch, pandas and this task's data and model modules are imported in the methods that use them.
+if TYPE_CHECKING:
+    import numpy as np
+
+    from .data import ForecastDataModule
+    from .models import ForecastModule
 
 
 def split_origin(raw_input: str) -> tuple[str, int | None]:
@@ -56,16 +56,24 @@ class ForecastTask(Task):
         return f"{source}-{opts.model}-{cfg.backbone.cell}{cfg.backbone.hidden}-L{opts.lookback}H{opts.horizon}"
 
     def datamodule(self, cfg: RunConfig) -> ForecastDataModule:
+        from .data import ForecastDataModule
+
         return ForecastDataModule(cfg)
 
     def model(self, cfg: RunConfig, datamodule: ForecastDataModule) -> ForecastModule:
+        from .models import ForecastModule
+
         return ForecastModule(cfg, datamodule.info)
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: ForecastDataModule, data: str) -> ForecastDataModule:
+        from .data import ForecastDataModule
+
         options = dataclasses.replace(cfg.options, data=data)
         return ForecastDataModule(dataclasses.replace(cfg, options=options), info=trained.info, evaluate_all=True)
 
     def baseline(self, datamodule: ForecastDataModule) -> Baseline:
+        from .metrics import repeat_last, score, seasonal_naive
+
         info = datamodule.info
         splits = {"val": datamodule.val_set, "test": datamodule.test_set}
         last = {split: score(repeat_last, ds, info) for split, ds in splits.items()}
@@ -83,6 +91,11 @@ class ForecastTask(Task):
     def predict(self, model: ForecastModule, raw_input: str) -> dict[str, Any]:
         """Forecast after the end of a file (or inline values); ``FILE@N`` forecasts from row N instead
         (negative N counts from the end) and returns the rows that follow as ``actual``."""
+        import numpy as np
+        import torch
+
+        from .data import future_times, scale_checked
+
         info, opts = model.info, model.cfg.options
         targets, covariates = info["targets"], info["covariates"]
         source, origin = split_origin(raw_input)
@@ -131,6 +144,10 @@ class ForecastTask(Task):
 
     def _history(self, raw_input: str, info: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:
         """The values to forecast from: inline numbers (one column), 'cosine', or a table file."""
+        from suite.data.sources import read_table
+
+        from .data import cosine_wave, numeric_values, parse_inline_series
+
         columns = info["targets"] + info["covariates"]
         values = parse_inline_series(raw_input)
         if values is not None:

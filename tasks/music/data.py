@@ -21,22 +21,25 @@ from .rolls import KEYS, Collection, read_json_rolls, read_mat_rolls
 from .scores import SCORE_SUFFIXES, read_music21_source
 
 
-def read_collection(opts) -> Collection:
-    """The pieces of ``opts.data``, whatever its kind, or a DataError naming it."""
+def read_collection(opts, evaluate: bool = False) -> Collection:
+    """The pieces of ``opts.data``, whatever its kind, or a DataError naming it.
+
+    ``evaluate``: the data is a test set, so a roll file needs no training split and a folder or score
+    file is not split (every piece in it is scored)."""
     source = opts.data
     path = Path(source)
     kind = BACH if source == BACH else path_kind(path)  # a link loop or a broken link is said as such
     if kind in (BACH, FOLDER):
-        return read_music21_source(source, opts.step, opts.fractions(), opts.max_files)
+        return read_music21_source(source, opts.step, opts.fractions(), opts.max_files, whole=evaluate)
     if kind == MISSING:
         raise DataError(source, "no such file or folder (and not 'bach', the corpus chorales)")
     suffix = path.suffix.lower()
     if suffix == ".json":
-        return read_json_rolls(path)
+        return read_json_rolls(path, need_train=not evaluate)
     if suffix == ".mat":
-        return read_mat_rolls(path)
+        return read_mat_rolls(path, need_train=not evaluate)
     if suffix in SCORE_SUFFIXES:
-        return read_music21_source(source, opts.step, opts.fractions())
+        return read_music21_source(source, opts.step, opts.fractions(), whole=evaluate)
     raise DataError(source, f"unknown music file type '{suffix}'; expected .json or .mat piano rolls, "
                             f"{', '.join(SCORE_SUFFIXES)} scores, a folder of them, or 'bach'")
 
@@ -98,15 +101,17 @@ class MusicDataModule(TaskDataModule):
 
     def load(self) -> None:
         opts = self.cfg.options
-        collection = read_collection(opts)
+        collection = read_collection(opts, evaluate=self.evaluate)
         report_skipped(collection)
         rolls = {split: [p.roll for p in collection.splits.get(split) or []] for split in ("train", "valid", "test")}
         if self.info["transpose"] == "common":
             rolls = {k: [transpose(r, common_key_shift(r)) for r in v] for k, v in rolls.items()}
-        if self.evaluate:  # another dataset scored whole: its test split, else validation, else everything
+        if self.evaluate:  # a test set: a roll file's test split, else validation, else everything; a folder whole
             chosen = next((k for k in ("test", "valid") if rolls[k]), None)
             test = rolls[chosen] if chosen else rolls["train"]
-            self.test_split = chosen or "all pieces"
+            if not test:
+                raise DataError(opts.data, "no pieces to evaluate")
+            self.test_split = (chosen or "all pieces") if collection.has_splits or opts.data == BACH else "all pieces"
             rolls = {"train": rolls["train"] or test, "valid": test, "test": test}
         if not rolls["train"]:
             raise DataError(opts.data, "no training pieces")

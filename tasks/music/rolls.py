@@ -74,7 +74,9 @@ def steps_from_roll(roll: np.ndarray) -> list[list[int]]:
     return [[int(k) + LOW for k in np.flatnonzero(frame)] for frame in roll]
 
 
-def read_json_rolls(path: Path) -> Collection:
+def read_json_rolls(path: Path, need_train: bool = True) -> Collection:
+    """``{"train": [...], "valid": [...], "test": [...]}``; without ``need_train`` (a test set for
+    --evaluate) any one of the three suffices."""
     raw = read_file_bytes(path, "a piano-roll JSON file")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
@@ -85,9 +87,10 @@ def read_json_rolls(path: Path) -> Collection:
     except RecursionError:  # the decoder recurses per bracket; a roll needs three levels inside its split
         raise DataError(str(path), "not a piano roll: lists nested too deeply (a piece is a list of steps, "
                                    "each a list of MIDI pitches)") from None
-    if not isinstance(data, dict) or "train" not in data:
-        raise DataError(str(path), "expected a JSON object with 'train' (and 'valid', 'test') lists of pieces, "
-                                   "each a list of steps of MIDI pitches")
+    if not isinstance(data, dict) or not (set(data) & ({"train"} if need_train else set(SPLITS))):
+        wanted = "'train' (and 'valid', 'test')" if need_train else "'test' (or 'valid', 'train')"
+        raise DataError(str(path), f"expected a JSON object with {wanted} lists of pieces, each a list of steps "
+                                   "of MIDI pitches")
     unknown = set(data) - set(SPLITS)
     if unknown:
         raise DataError(str(path), f"unknown key(s) {', '.join(sorted(unknown))}; expected train, valid, test")
@@ -114,8 +117,9 @@ def read_json_rolls(path: Path) -> Collection:
 MAT_KEYS = {"train": "traindata", "valid": "validdata", "test": "testdata"}
 
 
-def read_mat_rolls(path: Path) -> Collection:
-    """The benchmark's .mat files: MATLAB cell arrays of T x 88 binary matrices.
+def read_mat_rolls(path: Path, need_train: bool = True) -> Collection:
+    """The benchmark's .mat files: MATLAB cell arrays of T x 88 binary matrices; without ``need_train``
+    (a test set for --evaluate) any one of traindata, validdata, testdata suffices.
 
     scipy returns a MATLAB cell as a numpy object array; only cells whose every element is a numeric
     matrix are accepted (structs, strings, objects and nested cells are rejected), and nothing is
@@ -129,9 +133,10 @@ def read_mat_rolls(path: Path) -> Collection:
         raise DataError(str(path), "file not found") from None
     except Exception as exc:  # scipy raises ValueError, TypeError, MatReadError... for bad files
         raise DataError(str(path), f"not a readable MATLAB file ({type(exc).__name__}: {exc})") from None
-    if MAT_KEYS["train"] not in mat:
+    if not (set(mat) & ({MAT_KEYS["train"]} if need_train else set(MAT_KEYS.values()))):
         names = ", ".join(k for k in mat if not k.startswith("__")) or "none"
-        raise DataError(str(path), f"expected variables traindata, validdata, testdata; found {names}")
+        wanted = "traindata, validdata, testdata" if need_train else "testdata (or validdata, traindata)"
+        raise DataError(str(path), f"expected variables {wanted}; found {names}")
     splits: dict[str, list[Piece]] = {}
     skipped = []
     for split, key in MAT_KEYS.items():

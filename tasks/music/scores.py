@@ -212,8 +212,11 @@ def read_scores(files: list[Path], step: str, source: str, use_cache: bool = Tru
     return pieces, skipped, dropped
 
 
-def read_music21_source(source: str, step: str, fractions, max_files: int = 0) -> Collection:
-    """The Bach chorales of music21's corpus ('bach'), a folder of scores, or one score file."""
+def read_music21_source(source: str, step: str, fractions, max_files: int = 0, whole: bool = False) -> Collection:
+    """The Bach chorales of music21's corpus ('bach'), a folder of scores, or one score file.
+
+    ``whole``: a folder or file is one test set, every piece in it (what --evaluate scores); the corpus
+    keeps its fixed split, so a model trained on it is never scored on its training chorales."""
     from .config import BACH
 
     path = Path(source)
@@ -233,7 +236,9 @@ def read_music21_source(source: str, step: str, fractions, max_files: int = 0) -
     if not pieces:
         first = f"; first: {skipped[0]}" if skipped else ""
         raise DataError(source, f"no usable piece in {len(files)} file(s){first}")
-    if len(files) == 1 and not chorales:
+    if whole and not chorales:
+        splits = {"train": [], "valid": [], "test": pieces}
+    elif len(files) == 1 and not chorales:
         splits = {"train": pieces, "valid": [], "test": []}
     else:
         splits = assign_splits(pieces, fractions)

@@ -9,17 +9,18 @@ from __future__ import annotations
 
 import math
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
-from suite.data.text import LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch, tokenize, truncate
+from suite.data.text import LengthBucketSampler, Vocabulary, distributed_sampler, load_word_vectors, pad_batch, tokenize, truncate
 from suite.errors import ConfigError, DataError
 from suite.task import TaskDataModule
 
-from .sources import Examples, find_sources, read_split
+from .sources import Examples, find_sources, find_test_source, read_split
 
 
 class TextLabelDataset(Dataset):
@@ -144,13 +145,15 @@ class SentimentDataModule(TaskDataModule):
 
     # --- reading -----------------------------------------------------------------------------------
     def load(self) -> None:
-        sources = find_sources(self.opts.data)
-        if self.evaluate_only:
-            spec = sources.get("test") or sources["train"]
+        if self.evaluate_only:  # the data is a test set: a folder needs no training file beside it
+            spec = find_test_source(self.opts.data)
             test = read_split(spec, self.opts)
+            if isinstance(spec, Path):  # --evaluate's report says which file of a folder it scored
+                self.test_split = spec.name
             self.train_set = None
             self.val_set = self.test_set = self._encode(test, "test", self._targets(test))
             return
+        sources = find_sources(self.opts.data)
         hub = isinstance(sources["train"], tuple)
         train = read_split(sources["train"], self.opts)
         if len(train) == 0:
@@ -264,9 +267,9 @@ class SentimentDataModule(TaskDataModule):
             sampler = LengthBucketSampler(dataset.lengths, train.batch_size_for(shuffle), shuffle=shuffle,
                                           seed=train.seed)
         else:
-            sampler = torch.utils.data.BatchSampler(
-                torch.utils.data.RandomSampler(dataset) if shuffle else torch.utils.data.SequentialSampler(dataset),
-                train.batch_size_for(shuffle), drop_last=False)
+            order = (distributed_sampler(dataset, shuffle, train.seed)
+                     or (torch.utils.data.RandomSampler(dataset) if shuffle else torch.utils.data.SequentialSampler(dataset)))
+            sampler = torch.utils.data.BatchSampler(order, train.batch_size_for(shuffle), drop_last=False)
         # the batch sampler yields index lists; __getitems__ pads a whole batch at once
         return DataLoader(dataset, batch_sampler=sampler, collate_fn=_identity, num_workers=workers,
                           persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())

@@ -92,6 +92,7 @@ class SentimentModule(TaskModule):
         self.confusion = MulticlassConfusionMatrix(n)
         self.test_confusion: list[list[int]] | None = None
         self.test_probabilities: torch.Tensor | None = None
+        self.test_index: torch.Tensor | None = None  # the dataset rows of test_probabilities, in order
         self._test_rows: list = []
 
     def encode(self, ids: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -163,6 +164,7 @@ class SentimentModule(TaskModule):
         self.test_confusion = self.confusion.compute().tolist()
         index = torch.cat([i for i, _ in self._test_rows])
         probs = torch.cat([p for _, p in self._test_rows])
-        self.test_probabilities = torch.empty_like(probs)
-        self.test_probabilities[index] = probs  # back in the dataset's row order
+        # back in the dataset's row order; only the rows tested (all, but one batch under --fast-dev-run)
+        order = torch.argsort(index)
+        self.test_index, self.test_probabilities = index[order], probs[order]
         self._test_rows = []

@@ -96,6 +96,28 @@ def find_sources(data: str) -> dict[str, object]:
     return {"train": ("hub", data, "train"), "val": ("hub", data, "validation"), "test": ("hub", data, "test")}
 
 
+def find_test_source(data: str) -> object:
+    """What --evaluate scores: the test set alone. A folder's test table, else its validation table, else
+    its training table or its one table (no training file is needed beside a test file); a table file,
+    one-file-per-class files and a Hub dataset's test split as :func:`find_sources` finds them."""
+    path = Path(data).expanduser()
+    if path_kind(path) == FOLDER:
+        files = [p for p in list_folder(path) if not IGNORED_NAMES.match(p.name) and path_kind(p) == FILE]
+        by_split: dict[str | None, list[Path]] = {}
+        for table in (p for p in files if table_extension(p) is not None):
+            by_split.setdefault(split_of(table.name), []).append(table)
+        for split in ("test", "val", "train", None):
+            chosen = by_split.get(split, [])
+            if len(chosen) > 1:
+                what = f"{split} files" if split else "tables without a split in their names"
+                raise DataError(data, f"several {what} ({', '.join(p.name for p in chosen)}); give the file "
+                                      "itself to --evaluate")
+            if chosen:
+                return chosen[0]
+    sources = find_sources(data)
+    return sources.get("test") or sources["train"]
+
+
 def class_name(path: Path, siblings: list[Path]) -> str:
     """rt-polarity.pos -> pos (the files share a stem); pos.txt -> pos (they share a suffix)."""
     stems = {p.stem for p in siblings}

@@ -5,20 +5,20 @@ from __future__ import annotations
 import csv
 import dataclasses
 from pathlib import Path
-from typing import Any
-
-import torch
-from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
+from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
 from suite.data.paths import read_file_bytes
-from suite.data.text import pad_batch
 from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
 
 from .config import DEFAULTS, SEED_PRESET, SentimentConfig
-from .data import SentimentDataModule, TextLabelDataset
-from .models import SentimentModule
+
+# The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
+# torch, torchmetrics and this task's data and model modules are imported in the functions that use them.
+if TYPE_CHECKING:
+    from .data import SentimentDataModule, TextLabelDataset
+    from .models import SentimentModule
 
 EXAMPLE = "A moving, beautifully acted film, although the ending felt a little rushed."
 PREDICT_BATCH = 256
@@ -44,14 +44,20 @@ class SentimentTask(Task):
         return "-".join(parts)
 
     def datamodule(self, cfg: RunConfig) -> SentimentDataModule:
+        from .data import SentimentDataModule
+
         return SentimentDataModule(cfg)
 
     def model(self, cfg: RunConfig, datamodule: SentimentDataModule) -> SentimentModule:
+        from .models import SentimentModule
+
         model = SentimentModule(cfg, len(datamodule.vocab), datamodule.classes, datamodule.vectors)
         model.preprocessor = datamodule.preprocessor  # how predict() reads new text (not a weight)
         return model
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: SentimentDataModule, data: str) -> SentimentDataModule:
+        from .data import SentimentDataModule
+
         options = dataclasses.replace(cfg.options, data=data)
         return SentimentDataModule(dataclasses.replace(cfg, options=options), state=trained.state_dict(),
                                    evaluate_only=True)
@@ -82,7 +88,7 @@ class SentimentTask(Task):
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["row", "true", "predicted"] + [f"p_{c}" for c in classes])
-            for i, probs in enumerate(model.test_probabilities.tolist()):
+            for i, probs in zip(model.test_index.tolist(), model.test_probabilities.tolist()):
                 best = max(range(len(probs)), key=probs.__getitem__)
                 writer.writerow([i, classes[int(ds.labels[i])], classes[best]] + [f"{p:.4f}" for p in probs])
         return [path.name]
@@ -143,6 +149,9 @@ class SentimentTask(Task):
 
 def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> dict[str, float]:
     """The metrics of always answering ``label``, computed by the same metric classes as the model's."""
+    import torch
+    from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
+
     y = dataset.labels
     preds = torch.full_like(y, label)
     scores = {"acc": float(MulticlassAccuracy(num_classes, average="micro")(preds, y)),
@@ -153,6 +162,10 @@ def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> 
 
 
 def classify(model: SentimentModule, texts: list[str], where: list[str]) -> list[dict[str, Any]]:
+    import torch
+
+    from suite.data.text import pad_batch
+
     pre = model.preprocessor
     vocab = pre.vocab
     encoded = []

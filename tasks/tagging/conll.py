@@ -242,17 +242,18 @@ def _hub_column(columns: list[str], asked: str, common: tuple[str, ...], what: s
 
 def read_hub(name: str, token_column: str, tag_column: str) -> dict[str, list[Sentence]]:
     """A Hub dataset's splits (offline: from the local cache)."""
-    from suite.data.sources import _quiet_datasets, hub_reachable
+    from suite.data.sources import _quiet_datasets, hub_offline_mode, hub_reachable, not_found
 
-    where = "not a local file or folder (relative paths are also looked up under --data-root / $RNN_SUITE_DATA)"
     if not hub_reachable():
-        raise DataError(name, f"{where}, and the Hugging Face Hub is not reachable")
+        raise not_found(name)
     datasets = _quiet_datasets()
     try:
         loaded = datasets.load_dataset(name)
     except Exception as exc:
+        if hub_offline_mode() or "offline" in str(exc).lower():  # the remedy is the path, not the Hub
+            raise not_found(name) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(name, f"{where}, and not loadable from the Hugging Face Hub ({first})") from None
+        raise not_found(name, f"and not loadable from the Hugging Face Hub ({first})") from None
     splits: dict[str, list[Sentence]] = {}
     for split, names in HUB_SPLITS.items():
         for hub_name in names:

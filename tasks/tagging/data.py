@@ -126,8 +126,8 @@ class MultiTaskSampler(EpochBatchSampler):
         batches = self.main.batches() + [[offset + picked[i] for i in b] for b in aux.batches()]
         return [batches[i] for i in torch.randperm(len(batches), generator=g).tolist()]
 
-    def __len__(self) -> int:
-        return len(self.main) + math.ceil(self.aux_per_epoch / self.batch_size)
+    def total_batches(self) -> int:
+        return self.main.total_batches() + math.ceil(self.aux_per_epoch / self.batch_size)
 
 
 def seeded_split(sentences: list[Sentence], n: int, seed: int) -> tuple[list[Sentence], list[Sentence]]:
@@ -387,11 +387,14 @@ class TaggingDataModule(TaskDataModule):
         opts, info = self.cfg.options, self.info
         path = Path(self.evaluate)
         kind = path_kind(path)
-        if kind == FOLDER:
+        if kind == FOLDER:  # the folder's test file, else its dev file: a test set needs no training file
             found = find_splits(path)
-            if "test" not in found:
-                raise DataError(self.evaluate, "no test file found by name (a file with 'test' in its name)")
-            path, kind = found["test"], FILE
+            split = next((s for s in ("test", "val") if s in found), None)
+            if split is None:
+                raise DataError(self.evaluate, "no test or dev file found by name (a file with 'test' or 'dev' "
+                                               "in its name); give the file itself to --evaluate")
+            path, kind = found[split], FILE
+            self.test_split = path.name  # --evaluate's report says which file of the folder it scored
         if kind == MISSING and not looks_like_path(self.evaluate):
             hub = read_hub(self.evaluate, opts.token_column, opts.tag_column)
             sentences = hub.get("test") or hub["train"]

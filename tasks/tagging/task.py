@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
 from suite.errors import UserError
 from suite.task import Baseline, Task
 
 from .config import DEFAULTS, EWT, EWT_PRESET, WNUT17_PRESET, TaggingConfig
-from .data import TaggedSentences, TaggingDataModule, encode_sentences
-from .metrics import TaggingScores
-from .models import TaggingModule
 from .schemes import entities
-from .tokens import char_spans, split_sentence
+
+# The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
+# torch and this task's data, model, metric and token modules are imported in the functions that use them.
+if TYPE_CHECKING:
+    from .data import TaggedSentences, TaggingDataModule
+    from .models import TaggingModule
 
 PREDICT_BATCH = 64
 EXAMPLE = "I watched the new Star Wars movie with Sarah in London yesterday , it was great !"
@@ -52,12 +52,18 @@ class TaggingTask(Task):
         return f"{source}-{opts.char_encoder}-{cfg.backbone.cell}{cfg.backbone.hidden}"
 
     def datamodule(self, cfg: RunConfig) -> TaggingDataModule:
+        from .data import TaggingDataModule
+
         return TaggingDataModule(cfg)
 
     def model(self, cfg: RunConfig, datamodule: TaggingDataModule) -> TaggingModule:
+        from .models import TaggingModule
+
         return TaggingModule(cfg, datamodule.info, datamodule.pretrained, datamodule.word_counts)
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: TaggingDataModule, data: str) -> TaggingDataModule:
+        from .data import TaggingDataModule
+
         return TaggingDataModule(cfg, info=trained.info, evaluate=data)
 
     def baseline(self, datamodule: TaggingDataModule) -> Baseline:
@@ -102,6 +108,11 @@ class TaggingTask(Task):
 
 
 def tag_sentences(model: TaggingModule, texts: list[str]) -> list[dict[str, Any]]:
+    import torch
+
+    from .data import encode_sentences
+    from .tokens import char_spans, split_sentence
+
     info = model.info
     tokens = [split_sentence(t) for t in texts]
     empty = [i for i, t in enumerate(tokens) if not t]
@@ -146,6 +157,10 @@ def span(first: int, last: int) -> str:
 
 def score_baseline(table: dict[str, Any], dataset: TaggedSentences, info: dict[str, Any]) -> dict[str, float]:
     """The most-frequent-tag baseline through the same metric as the model."""
+    import torch
+
+    from .metrics import TaggingScores
+
     index = {t: i for i, t in enumerate(info["tags"])}
     words, default = table["words"], table["default"]
     scores = TaggingScores(info["tags"], info["scheme"] != "none", with_report=True)

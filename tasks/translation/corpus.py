@@ -96,6 +96,24 @@ def read_folder(folder: Path, src: str, tgt: str, test_split: str = "auto") -> C
     return corpus
 
 
+def read_folder_test(folder: Path, src: str, tgt: str, test_split: str = "auto") -> Corpus:
+    """What --evaluate scores in a folder: its test split, else its validation split, else its training
+    split, as ``Corpus.test``. No split is required beside the one read: a folder of test.de/test.en
+    alone is a test set."""
+    prefix = _test_prefix(folder, (src, tgt), test_split)
+    if prefix is not None and test_split != "auto" and not (folder / f"{prefix}.{src}").exists():
+        raise DataError(str(folder / f"{prefix}.{src}"), "test split file not found (--test-split)")
+    candidates = ([prefix] if prefix else []) + list(VAL_PREFIXES) + ["train"]
+    for name in candidates:
+        if (folder / f"{name}.{src}").exists() or (folder / f"{name}.{tgt}").exists():
+            return Corpus([], test=read_parallel(folder / f"{name}.{src}", folder / f"{name}.{tgt}"),
+                          origin={"test": f"{name}.{src}/.{tgt}"})
+    found = sorted({p.name for p in folder.iterdir() if p.is_file()})[:6]
+    raise DataError(str(folder / f"test.{src}"), f"no test.{src}/test.{tgt} (nor a validation or training "
+                                                 f"split) in this folder for the model's languages {src}-{tgt}; "
+                                                 f"it holds: {', '.join(found) or 'no files'}")
+
+
 def read_pairs_file(path: Path, src: str, tgt: str, columns: tuple[str, str]) -> Corpus:
     """``first<TAB>second[<TAB>more...]`` lines (the Tatoeba/Anki layout); ``columns`` names the two."""
     for lang in (src, tgt):
@@ -113,19 +131,27 @@ def read_pairs_file(path: Path, src: str, tgt: str, columns: tuple[str, str]) ->
     return Corpus(pairs, origin={"train": path.name})
 
 
-def read_hub(name: str, src: str, tgt: str) -> Corpus:
-    """A Hub dataset with a ``translation`` column of {lang: text} or one column per language."""
+HUB_SPLITS = (("train", ("train",)), ("val", ("validation", "valid", "dev")), ("test", ("test",)))
+
+
+def read_hub(name: str, src: str, tgt: str, evaluate: bool = False) -> Corpus:
+    """A Hub dataset with a ``translation`` column of {lang: text} or one column per language.
+
+    ``evaluate``: only the first split found of test, validation, train, as ``Corpus.test`` (a test set
+    needs no training split beside it)."""
     from suite.data.sources import check_scalar, read_table
     from suite.data.tables import kind_of
 
     corpus = Corpus([], origin={})
-    for split, hub_splits in (("train", ("train",)), ("val", ("validation", "valid", "dev")), ("test", ("test",))):
+    missing: DataError | None = None
+    for split, hub_splits in (HUB_SPLITS[::-1] if evaluate else HUB_SPLITS):
         for hub_split in hub_splits:
             try:
                 frame = read_table(name, hub_split=hub_split)
-            except DataError:
-                if split == "train" and hub_split == "train":
+            except DataError as exc:
+                if split == "train" and hub_split == "train" and not evaluate:
                     raise
+                missing = exc
                 continue
             if "translation" in frame.columns:
                 rows = []
@@ -144,23 +170,32 @@ def read_hub(name: str, src: str, tgt: str) -> Corpus:
                 check_scalar(t, f"{name} [{hub_split}]", i, tgt, "a string")
                 if not isinstance(s, str) or not isinstance(t, str) or not s.strip() or not t.strip():
                     raise DataError(f"{name} [{hub_split}]", f"missing or empty {src}/{tgt} text", line=i)
-            setattr(corpus, split, [(s.strip(), t.strip()) for s, t in rows])
+            pairs = [(s.strip(), t.strip()) for s, t in rows]
+            if evaluate:
+                return Corpus([], test=pairs, origin={"test": f"{name}[{hub_split}]"})
+            setattr(corpus, split, pairs)
             corpus.origin[split] = f"{name}[{hub_split}]"
             break
+    if evaluate:  # no split at all: say why the last one could not be read
+        raise missing or DataError(name, "no test, validation or train split")
     return corpus
 
 
-def read_corpus(data: str, src: str, tgt: str, columns: tuple[str, str], test_split: str = "auto") -> Corpus:
+def read_corpus(data: str, src: str, tgt: str, columns: tuple[str, str], test_split: str = "auto",
+                evaluate: bool = False) -> Corpus:
+    """The splits of ``data``; ``evaluate``: only the test set (``Corpus.test``), as --evaluate reads it:
+    a folder's test split (else validation, else train), every pair of a pairs file, a Hub test split."""
     path = Path(data).expanduser()
     if path.is_dir():
-        return read_folder(path, src, tgt, test_split)
+        return read_folder_test(path, src, tgt, test_split) if evaluate else read_folder(path, src, tgt, test_split)
     if path.is_file():
-        return read_pairs_file(path, src, tgt, columns)
+        corpus = read_pairs_file(path, src, tgt, columns)
+        return Corpus([], test=corpus.train, origin={"test": path.name}) if evaluate else corpus
     from suite.data.sources import looks_like_path
 
     if looks_like_path(data) or "/" in data and Path(data.split("/")[0]).exists():
         raise DataError(data, "not found (expected a folder of <split>.<lang> files or a pairs file)")
-    return read_hub(data, src, tgt)
+    return read_hub(data, src, tgt, evaluate)
 
 
 def carve(corpus: Corpus, val_fraction: float, test_fraction: float, seed: int) -> Corpus:

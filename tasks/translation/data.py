@@ -87,7 +87,13 @@ class TranslationDataModule(TaskDataModule):
     def load(self) -> None:
         opts = self.cfg.options
         columns = tuple(c.strip() for c in opts.pair_columns.split(",") if c.strip())
-        corpus = read_corpus(opts.data, opts.source_lang, opts.target_lang, columns, opts.test_split)
+        if self.evaluate_only and not {opts.source_lang, opts.target_lang} <= set(columns):
+            # --pair-columns that do not name the model's languages were never read in training (it read a
+            # folder or the Hub; the default en,fr stayed): a pairs file to evaluate holds the model's own
+            # languages, source first, unless --pair-columns says otherwise
+            columns = (opts.source_lang, opts.target_lang)
+        corpus = read_corpus(opts.data, opts.source_lang, opts.target_lang, columns, opts.test_split,
+                             evaluate=self.evaluate_only)
         if self.evaluate_only:
             self._load_evaluation(corpus)
             return
@@ -112,11 +118,11 @@ class TranslationDataModule(TaskDataModule):
                   f"{verb}; {val_long} validation and {test_long} test pairs truncated", file=sys.stderr)
 
     def _load_evaluation(self, corpus: Corpus) -> None:
-        # a folder's test split, else its validation split, else every pair (a pairs file)
-        split = "test" if corpus.test else "val" if corpus.val else "train"
-        self.test_set, _ = self._encode(getattr(corpus, split), drop=False)
+        # read_corpus(evaluate=True) chose the test set: a folder's test split (else validation, else
+        # train), every pair of a pairs file
+        self.test_set, _ = self._encode(corpus.test, drop=False)
         self.val_set = self.test_set
-        self.test_split = corpus.origin.get(split, "data")
+        self.test_split = corpus.origin.get("test", "data")
 
     def _encode(self, pairs, drop: bool) -> tuple[PairSet, int]:
         return encode_pairs(pairs, self.source_seg, self.target_seg, self.cfg.options.max_length, drop)

@@ -212,12 +212,17 @@ class Seq2Seq(TaskModule):
 
     def on_validation_epoch_end(self):
         dataset = self.trainer.datamodule.val_set
+        self.validation_outputs = self._whole_split(self.validation_outputs)
         scores = self._score(self.validation_outputs, dataset)
         self.log("val/bleu", scores["bleu"], prog_bar=True)
         self.log("val/chrf", scores["chrf"])
 
     def on_test_epoch_end(self):
         dataset = self.trainer.datamodule.test_set
+        # kept whole: rank zero writes translations.tsv from them. Every rank gathers the same names in
+        # the same order (a collective call each), whatever its own batches held.
+        names = ["greedy", "beam"] if self.cfg.options.beam_size > 1 else ["greedy"]
+        self.test_outputs = {name: self._whole_split(self.test_outputs.get(name, [])) for name in names}
         greedy_scores = self._score(self.test_outputs["greedy"], dataset)
         final = self._score(self.test_outputs["beam"], dataset) if "beam" in self.test_outputs else greedy_scores
         self.log("test/bleu", final["bleu"])
@@ -225,8 +230,29 @@ class Seq2Seq(TaskModule):
         self.log("test/bleu_greedy", greedy_scores["bleu"])
         self.log("test/chrf_greedy", greedy_scores["chrf"])
 
+    def _whole_split(self, outputs: list[tuple[int, list[int]]]) -> list[tuple[int, list[int]]]:
+        """Every rank's ``(dataset index, tokens)`` pairs, once per example, in index order.
+
+        Corpus BLEU and chrF are computed from n-gram counts summed over the whole split, so per-rank
+        scores cannot be averaged into it: each rank gathers all the decoded sentences and scores the
+        same list, and so logs the same figure (the best checkpoint and early stopping see it on every
+        rank). Lightning's DistributedSampler repeats a few examples to give every rank as many; keyed
+        by index, a repeat replaces its first copy, so the figure equals the single-process one.
+        """
+        import torch.distributed as dist
+
+        rows = dict(outputs)
+        if self.trainer.world_size > 1 and dist.is_available() and dist.is_initialized():
+            # objects, not tensors: the sentences' lengths differ, and a split is a few thousand short lists
+            parts: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(parts, outputs)
+            rows = {}
+            for part in parts:
+                rows.update(part)
+        return sorted(rows.items())
+
     def _score(self, outputs: list[tuple[int, list[int]]], dataset) -> dict[str, float]:
-        """Scores of the decoded sentences (under DDP each rank scores the part it decoded)."""
+        """Corpus scores of the decoded sentences against their references (one pair per index)."""
         from .metrics import corpus_scores
 
         segmenter = self.segmenters[1]

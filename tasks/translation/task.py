@@ -5,20 +5,19 @@ from __future__ import annotations
 import csv
 import dataclasses
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
 from suite.errors import UserError
 from suite.task import Baseline, Task
 
 from .config import DEFAULTS, MULTI30K, SEED_PRESET, TranslationConfig
-from .data import TranslationDataModule
-from .decoding import beam_search, greedy
-from .metrics import corpus_scores
-from .models import Seq2Seq
-from .segmenters import UNK_ID
+
+# The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
+# torch, tokenizers, sacrebleu and this task's data and model modules are imported in the methods that use them.
+if TYPE_CHECKING:
+    from .data import TranslationDataModule
+    from .models import Seq2Seq
 
 EXAMPLES = {"de": "Ein Mann fährt mit dem Fahrrad die Straße entlang.", "en": "I am cold.",
             "fr": "Je suis fatigué."}
@@ -49,14 +48,20 @@ class TranslationTask(Task):
         return "-".join(parts)
 
     def datamodule(self, cfg: RunConfig) -> TranslationDataModule:
+        from .data import TranslationDataModule
+
         return TranslationDataModule(cfg)
 
     def model(self, cfg: RunConfig, datamodule: TranslationDataModule) -> Seq2Seq:
+        from .models import Seq2Seq
+
         if datamodule.source_seg is None:
             raise RuntimeError("the datamodule has no tokenizers yet: call setup() or load its state first")
         return Seq2Seq(cfg, datamodule.source_seg, datamodule.target_seg)
 
     def evaluation_datamodule(self, cfg: RunConfig, trained: TranslationDataModule, data: str):
+        from .data import TranslationDataModule
+
         options = dataclasses.replace(cfg.options, data=data)
         dm = TranslationDataModule(dataclasses.replace(cfg, options=options),
                                    segmenters=(trained.source_seg, trained.target_seg), evaluate_only=True)
@@ -64,6 +69,8 @@ class TranslationTask(Task):
 
     def baseline(self, datamodule: TranslationDataModule) -> Baseline:
         """Copying the source sentence (names, numbers and cognates overlap)."""
+        from .metrics import corpus_scores
+
         def copy(ds):
             return corpus_scores(ds.source_text, ds.target_text)
 
@@ -74,6 +81,11 @@ class TranslationTask(Task):
         return EXAMPLES.get(cfg.options.source_lang, "")
 
     def predict(self, model: Seq2Seq, raw_input: str) -> dict[str, Any]:
+        import torch
+
+        from .decoding import beam_search, greedy
+        from .segmenters import UNK_ID
+
         text = raw_input.strip()
         if not text:
             raise UserError("--predict: expected a sentence to translate, got empty text")

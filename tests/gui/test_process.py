@@ -1,0 +1,25 @@
+"""The child-process contract the window relies on: how a run ended, and where it lives."""
+
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+from gui.process import RunProcess
+
+
+def test_a_run_ended_by_sigterm_reads_as_interrupted_not_finished(qtbot, tmp_path):
+    proc = RunProcess(["--task", "forecast", "--max-epochs", "100", "--hidden", "8", "--threads", "1",
+                       "--run-dir", str(tmp_path / "run")], cwd=str(tmp_path))
+    events, ended = [], []
+    proc.event.connect(events.append)
+    proc.ended.connect(lambda code, how: ended.append((code, how)))
+    proc.start()
+    qtbot.waitUntil(lambda: any(e["event"] == "epoch_end" for e in events), timeout=120_000)
+    assert proc.run_dir == str((tmp_path / "run").resolve())  # from the started event
+    os.kill(proc.process.processId(), signal.SIGTERM)  # as a scheduler or `kill` would
+    qtbot.waitUntil(lambda: bool(ended), timeout=60_000)
+    assert ended == [(143, "interrupted")]
+    assert events[-1]["event"] == "interrupted"
+    assert Path(proc.run_dir, "checkpoints", "last.ckpt").exists()
