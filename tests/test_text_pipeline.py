@@ -215,3 +215,22 @@ def test_word_vectors_missing_or_not_text(tmp_path):
     binary.write_bytes(b"the 0.1\n\xff\xfe\x00garbage 1\n")
     with pytest.raises(DataError, match="not UTF-8"):
         load_word_vectors(binary, Vocabulary([PAD, UNK, "the"]))
+
+
+def test_predict_input_is_a_text_or_a_file_of_lines(tmp_path):
+    from suite.data.inputs import text_or_lines
+    from suite.errors import DataError, UserError
+
+    assert text_or_lines("a fine film") == (None, [(0, "a fine film")])
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\ufefffirst\n\n  \nsecond\n", encoding="utf-8")
+    assert text_or_lines(str(texts)) == (texts, [(1, "first"), (4, "second")])  # blank lines skipped, BOM too
+    with pytest.raises(UserError, match="the sentence is empty"):
+        text_or_lines("  ", "sentence")
+    (tmp_path / "blank.txt").write_text("\n \n")
+    with pytest.raises(DataError, match="no sentences in it"):
+        text_or_lines(str(tmp_path / "blank.txt"), "sentence")
+    (tmp_path / "latin1.txt").write_bytes(b"ok\ncaf\xe9\n")
+    with pytest.raises(DataError, match=r"line 2: not UTF-8 text \(byte 0xe9\)"):
+        text_or_lines(str(tmp_path / "latin1.txt"))
+    assert text_or_lines("x" * 5000)[0] is None  # too long to be a file name: a text

@@ -189,8 +189,8 @@ class LengthBucketSampler(EpochBatchSampler):
 
     Shuffled: each epoch the examples are permuted (seeded by ``seed + epoch``), cut into pools of
     ``batch_size * bucket_size_multiplier``, each pool sorted by length and cut into batches, and the
-    batches' order shuffled; each pass advances the epoch unless ``set_epoch`` sets it. Not shuffled: all examples sorted by length (longest first), so evaluation
-    pads least; the order is deterministic.
+    batches' order shuffled; each pass advances the epoch unless ``set_epoch`` sets it. Not shuffled:
+    all examples sorted by length (longest first), so evaluation pads least; the order is deterministic.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool, seed: int = 0,
@@ -230,6 +230,22 @@ class LengthBucketSampler(EpochBatchSampler):
     def total_batches(self) -> int:
         n = len(self.lengths)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+def batched_loader(dataset, batch_sampler, collate, train) -> "torch.utils.data.DataLoader":
+    """A DataLoader over a batch sampler (a LengthBucketSampler, say) with the run's workers, and pinned
+    memory when batches go to a GPU: the one spelling the text tasks share."""
+    from torch.utils.data import DataLoader
+
+    return DataLoader(dataset, batch_sampler=batch_sampler, collate_fn=collate, num_workers=train.num_workers,
+                      persistent_workers=train.num_workers > 0, pin_memory=torch.cuda.is_available())
+
+
+def bucketed_loader(dataset, lengths, collate, train, shuffle: bool) -> "torch.utils.data.DataLoader":
+    """Batches of similar length (training: shuffled by the run's seed and epoch; evaluation: longest
+    first, with --eval-batch-size), sharded under DDP."""
+    sampler = LengthBucketSampler(lengths, train.batch_size_for(shuffle), shuffle=shuffle, seed=train.seed)
+    return batched_loader(dataset, sampler, collate, train)
 
 
 def pad_batch(sequences: Sequence[torch.Tensor], pad_value: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

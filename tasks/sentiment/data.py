@@ -16,7 +16,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
-from suite.data.text import LengthBucketSampler, Vocabulary, distributed_sampler, load_word_vectors, pad_batch, tokenize, truncate
+from suite.data.text import (Vocabulary, batched_loader, bucketed_loader, distributed_sampler, load_word_vectors,
+                             pad_batch, tokenize, truncate)
 from suite.errors import ConfigError, DataError
 from suite.task import TaskDataModule
 
@@ -262,14 +263,10 @@ class SentimentDataModule(TaskDataModule):
     # --- loaders -------------------------------------------------------------------------------------
     def loader(self, dataset: TextLabelDataset, shuffle: bool = False, train=None) -> DataLoader:
         train = train or self.cfg.train
-        workers = train.num_workers
-        if self.opts.bucket:
-            sampler = LengthBucketSampler(dataset.lengths, train.batch_size_for(shuffle), shuffle=shuffle,
-                                          seed=train.seed)
-        else:
-            order = (distributed_sampler(dataset, shuffle, train.seed)
-                     or (torch.utils.data.RandomSampler(dataset) if shuffle else torch.utils.data.SequentialSampler(dataset)))
-            sampler = torch.utils.data.BatchSampler(order, train.batch_size_for(shuffle), drop_last=False)
         # the batch sampler yields index lists; __getitems__ pads a whole batch at once
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=_identity, num_workers=workers,
-                          persistent_workers=workers > 0, pin_memory=torch.cuda.is_available())
+        if self.opts.bucket:
+            return bucketed_loader(dataset, dataset.lengths, _identity, train, shuffle)
+        plain = torch.utils.data.RandomSampler if shuffle else torch.utils.data.SequentialSampler
+        order = distributed_sampler(dataset, shuffle, train.seed) or plain(dataset)
+        sampler = torch.utils.data.BatchSampler(order, train.batch_size_for(shuffle), drop_last=False)
+        return batched_loader(dataset, sampler, _identity, train)

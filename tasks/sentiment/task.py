@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
-from suite.data.paths import read_file_bytes
-from suite.errors import DataError, UserError
+from suite.data.inputs import text_or_lines
+from suite.errors import UserError
 from suite.task import Baseline, Task
 
 from .config import DEFAULTS, SEED_PRESET, SentimentConfig
@@ -99,24 +99,11 @@ class SentimentTask(Task):
 
     def predict(self, model: SentimentModule, raw_input: str) -> dict[str, Any]:
         """One text, or a file of texts (one per line): label, class probabilities, and what was read."""
-        path = Path(raw_input).expanduser()
-        try:
-            is_file = len(raw_input) < 4096 and "\n" not in raw_input and path.is_file()
-        except OSError:
-            is_file = False
-        if is_file:
-            try:  # read_file_bytes: a file it may not read is one error line, not a traceback
-                text = read_file_bytes(path, "a text file").decode("utf-8")
-                lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
-            except UnicodeDecodeError:
-                raise DataError(str(path), "not UTF-8 text (expected one text per line)") from None
-            if not lines:
-                raise DataError(str(path), "no texts (expected one text per line)")
-            answers = classify(model, [text for _, text in lines], [f"{path}, line {n}" for n, _ in lines])
-            return {"source": str(path), "classes": model.classes, "predictions": answers}
-        if not raw_input.strip():
-            raise UserError("--predict: the text is empty")
-        return classify(model, [raw_input], ["--predict"])[0]
+        path, lines = text_or_lines(raw_input, "text")
+        if path is None:
+            return classify(model, [raw_input], ["--predict"])[0]
+        answers = classify(model, [text for _, text in lines], [f"{path}, line {n}" for n, _ in lines])
+        return {"source": str(path), "classes": model.classes, "predictions": answers}
 
     def render_prediction(self, output: dict[str, Any]) -> str:
         if "predictions" in output:

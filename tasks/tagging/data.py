@@ -21,8 +21,8 @@ from torch.utils.data import DataLoader, Dataset
 from suite.config import RunConfig
 from suite.data.paths import FILE, FOLDER, MISSING, path_kind
 from suite.data.sources import looks_like_path
-from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, load_word_vectors, pad_batch,
-                             vector_file_words)
+from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, batched_loader, bucketed_loader,
+                             load_word_vectors, pad_batch, vector_file_words)
 from suite.data.vectors import VectorSettings, cached_vectors
 from suite.errors import ConfigError, DataError, UserError
 from suite.task import TaskDataModule
@@ -410,11 +410,7 @@ class TaggingDataModule(TaskDataModule):
 
     # --- loaders --------------------------------------------------------------------------------------
     def _loader(self, dataset: TaggedSentences, shuffle: bool) -> DataLoader:
-        train = self.cfg.train
-        sampler = LengthBucketSampler(dataset.lengths, train.batch_size_for(shuffle), shuffle=shuffle,
-                                      seed=train.seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate,
-                          num_workers=train.num_workers, persistent_workers=train.num_workers > 0)
+        return bucketed_loader(dataset, dataset.lengths, dataset.collate, self.cfg.train, shuffle)
 
     def train_dataloader(self):
         if self.aux_set is None:
@@ -423,8 +419,7 @@ class TaggingDataModule(TaskDataModule):
         sampler = MultiTaskSampler(self.train_set.lengths, self.aux_set.lengths,
                                    round(self.cfg.options.aux_share * len(self.train_set)), train.batch_size,
                                    train.seed)
-        return DataLoader(mixed, batch_sampler=sampler, collate_fn=mixed.collate, num_workers=train.num_workers,
-                          persistent_workers=train.num_workers > 0)
+        return batched_loader(mixed, sampler, mixed.collate, train)
 
     def val_dataloader(self):
         return self._loader(self.val_set, shuffle=False)

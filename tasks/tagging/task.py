@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from suite.config import RunConfig
+from suite.data.inputs import text_or_lines
 from suite.errors import UserError
 from suite.task import Baseline, Task
 
@@ -88,19 +89,10 @@ class TaggingTask(Task):
 
     def predict(self, model: TaggingModule, raw_input: str) -> dict[str, Any]:
         """Tags for a sentence, or for every line of a text file (one sentence per line)."""
-        path = Path(raw_input)
-        try:
-            is_file = len(raw_input) < 4096 and "\n" not in raw_input and path.is_file()
-        except OSError:
-            is_file = False
-        if is_file:
-            from .conll import read_text
-
-            lines = [line for line in read_text(path) if line.strip()]
-            return {"sentences": tag_sentences(model, lines)}
-        if not raw_input.strip():
-            raise UserError("--predict: the sentence is empty")
-        return tag_sentences(model, [raw_input])[0]
+        path, lines = text_or_lines(raw_input, "sentence")
+        if path is None:
+            return tag_sentences(model, [raw_input])[0]
+        return {"sentences": tag_sentences(model, [text for _, text in lines])}
 
     def render_prediction(self, output: dict[str, Any]) -> str:
         sentences = output.get("sentences", [output])

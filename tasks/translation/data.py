@@ -1,5 +1,5 @@
 """Parallel data as tensors: segmenters trained on the training split, length limits, and batches of
-similar length (the shared LengthBucketSampler and pad_batch)."""
+similar length (the shared bucketed_loader and pad_batch)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
-from suite.data.text import LengthBucketSampler, pad_batch
+from suite.data.text import bucketed_loader, pad_batch
 from suite.errors import DataError
 from suite.task import TaskDataModule
 
@@ -129,11 +129,7 @@ class TranslationDataModule(TaskDataModule):
 
     # --- batches of similar length ---------------------------------------------------------------------
     def _loader(self, dataset: PairSet, shuffle: bool) -> DataLoader:
-        train = self.cfg.train
-        sampler = LengthBucketSampler(dataset.lengths(), train.batch_size_for(shuffle), shuffle=shuffle,
-                                      seed=train.seed)
-        return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=train.num_workers,
-                          persistent_workers=train.num_workers > 0)
+        return bucketed_loader(dataset, dataset.lengths(), collate, self.cfg.train, shuffle)
 
     def train_dataloader(self):
         return self._loader(self.train_set, shuffle=True)
