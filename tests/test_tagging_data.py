@@ -315,6 +315,10 @@ def test_explicit_split_files_and_a_carved_validation_split(tmp_path):
     dm = TASK.datamodule(one)
     dm.setup("fit")
     assert dm.sizes() == {"train": 18, "val": 2, "test": 2} and "validation" in dm.test_split
+    quarter = build_run_config(TASK, explicit={"options.data": str(files["train"]), "options.val_fraction": 0.25})
+    dm = TASK.datamodule(quarter)
+    dm.setup("fit")  # --val-fraction, as sentiment and translation have it
+    assert dm.sizes() == {"train": 15, "val": 5, "test": 5} and "25% random carve-out" in dm.sources["val"]
 
 
 @pytest.mark.realdata

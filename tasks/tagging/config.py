@@ -69,6 +69,8 @@ class TaggingConfig:
     word_dropout: float = option(0.25, "training: a word seen c times in training is replaced by <unk> with "
                                        "chance a/(a+c) for this a (Kiperwasser & Goldberg 2016), so rare words "
                                        "teach the unknown-word embedding; 0: off", min=0.0)
+    val_fraction: float = option(0.1, "validation share carved (seeded) from training when the data has no "
+                                      "dev split", gt=0.0, lt=1.0)
     val_to_train: float = option(0.0, "move this fraction of the validation sentences (a seeded random choice) "
                                       "into training, keeping the rest for early stopping; for data whose "
                                       "validation split comes from the test domain and training does not "

@@ -30,7 +30,6 @@ from suite.task import TaskDataModule
 from .conll import Sentence, find_splits, read_file, read_hub
 from .schemes import PREFIXES, convert, entity_types, looks_like_entities, scheme_tags, split_tag
 
-VAL_FRACTION = 0.1  # validation carved from training when the data has no dev split
 
 
 class TagBatch(NamedTuple):
@@ -211,9 +210,9 @@ class TaggingDataModule(TaskDataModule):
         if "val" not in splits:
             if len(train) < 2:
                 raise DataError(self.sources["train"], "needs at least 2 sentences to carve a validation split")
-            splits["val"], train = seeded_split(train, max(1, int(len(train) * VAL_FRACTION)), seed)
+            splits["val"], train = seeded_split(train, max(1, int(len(train) * opts.val_fraction)), seed)
             splits["train"] = train
-            self.sources["val"] = f"{self.sources['train']} (a {VAL_FRACTION:.0%} random carve-out)"
+            self.sources["val"] = f"{self.sources['train']} (a {opts.val_fraction:.0%} random carve-out)"
         elif opts.val_to_train > 0:
             val = splits["val"]
             moved, splits["val"] = seeded_split(val, int(len(val) * opts.val_to_train), seed)
