@@ -137,9 +137,9 @@ def load(path: str | os.PathLike, *, data_root: str | None = None, **options: An
 
     target = Path(path)
     if target.is_file():
-        task = get_task(stamp_of(load_checkpoint(target), target)["task"])
-        explicit = _options_only(task, options)
-        return Predictor(load_checkpoint_file(target, explicit, data_root))
+        ckpt = load_checkpoint(target)
+        task = get_task(stamp_of(ckpt, target)["task"])
+        return Predictor(load_checkpoint_file(target, _options_only(task, options), data_root, ckpt=ckpt))
     run = Run.open(target)
     saved = run.read_config()
     task = get_task(saved["task"])

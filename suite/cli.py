@@ -149,12 +149,14 @@ def _main(argv: list[str], stream: EventStream) -> int:
     saved: dict[str, Any] | None = None
     run: Run | None = None
     checkpoint_file: Path | None = None
+    checkpoint_data: dict[str, Any] | None = None  # read once: a checkpoint may be tens of MB
     if pre.checkpoint and Path(pre.checkpoint).is_file():  # a checkpoint alone carries its settings
         _load_training_libraries()
         from .trained import load_checkpoint, stamp_of
 
         checkpoint_file = Path(pre.checkpoint)
-        saved = stamp_of(load_checkpoint(checkpoint_file), checkpoint_file)["config"]
+        checkpoint_data = load_checkpoint(checkpoint_file)
+        saved = stamp_of(checkpoint_data, checkpoint_file)["config"]
     elif pre.resume or pre.checkpoint:
         run = Run.open(pre.resume or pre.checkpoint)
         saved = run.read_config()
@@ -184,7 +186,7 @@ def _main(argv: list[str], stream: EventStream) -> int:
     _refuse_conflicts(args)
 
     if args.checkpoint:
-        return _use_trained(task, run or checkpoint_file, saved, explicit, args, out, data_root)
+        return _use_trained(task, run or checkpoint_file, saved, explicit, args, out, data_root, checkpoint_data)
     if args.resume:
         changed = sorted(k for k in explicit if not k.startswith("train."))
         if changed:
@@ -266,7 +268,7 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
 
 
 def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit: dict[str, Any], args,
-                 out: TextIO, data_root: str | None) -> int:
+                 out: TextIO, data_root: str | None, checkpoint_data: dict[str, Any] | None = None) -> int:
     _load_training_libraries()
     from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
 
@@ -283,7 +285,7 @@ def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit
                                explicit=explicit, data_root=data_root)
         trained = load_trained(task, cfg, source)
     else:
-        trained = load_checkpoint_file(source, explicit, data_root)
+        trained = load_checkpoint_file(source, explicit, data_root, ckpt=checkpoint_data)
     if args.predict is not None:
         try:
             prediction = task.predict(trained.model, args.predict)

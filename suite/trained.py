@@ -151,12 +151,13 @@ def load_trained(task: Task, cfg: RunConfig, run: Run) -> Trained:
     return build_trained(task, cfg, load_checkpoint(path), path, f"the settings in {run.config_path}", run)
 
 
-def load_checkpoint_file(path: Path, explicit: dict[str, Any] | None = None,
-                         data_root: str | None = None) -> Trained:
-    """A checkpoint file alone: its task and configuration come from inside it."""
+def load_checkpoint_file(path: Path, explicit: dict[str, Any] | None = None, data_root: str | None = None,
+                         ckpt: dict[str, Any] | None = None) -> Trained:
+    """A checkpoint file alone: its task and configuration come from inside it. ``ckpt``: its contents,
+    when the caller has read them already (a large checkpoint is read once)."""
     from .registry import get_task
 
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
     stamp = stamp_of(ckpt, path)
     task = get_task(stamp["task"])
     cfg = build_run_config(task, file_data=for_inference(stamp["config"]), file_name=f"{path} (its settings)",

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from suite.data.inputs import decode_utf8
 from suite.data.paths import FILE, list_folder, path_kind, read_file_bytes
 from suite.errors import DataError
 
@@ -36,13 +37,7 @@ def read_text(path: Path) -> list[str]:
     raw = read_file_bytes(path, "a CoNLL-U or CoNLL file")  # a link loop or an unreadable file said as such
     if not raw.strip():
         raise DataError(str(path), "file is empty")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError(str(path), f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); convert it to UTF-8",
-                        line=line) from None
-    return text.splitlines()
+    return decode_utf8(raw, path, "convert it to UTF-8").splitlines()
 
 
 def sniff_format(path: Path, lines: list[str]) -> str:
