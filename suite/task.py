@@ -65,6 +65,8 @@ class Task:
         return None
 
     def datamodule(self, cfg: RunConfig) -> TaskDataModule:
+        """The datamodule that trains on ``cfg``'s data. The engine builds the others through the same
+        class (``TaskDataModule(cfg, state[, test_data])``): to predict, and to ``--evaluate``."""
         raise NotImplementedError(f"task {self.name!r} must implement datamodule()")
 
     def model(self, cfg: RunConfig, datamodule: TaskDataModule) -> TaskModule:
@@ -72,11 +74,6 @@ class Task:
 
     def baseline(self, datamodule: TaskDataModule) -> Baseline | None:
         return None
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: TaskDataModule, data: str) -> TaskDataModule:
-        """A datamodule whose test split is ``data``, read with the trained run's data state: ``data`` is
-        the test set alone (a folder holding only a test split, or one file must do)."""
-        raise NotImplementedError(f"task {self.name!r} does not support --evaluate")
 
     def predict(self, model: TaskModule, raw_input: str) -> Any:
         """Answer one interactive request; the result must be JSON-serialisable."""

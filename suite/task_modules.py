@@ -14,6 +14,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from .config import RunConfig, TrainConfig
+from .data.state import DataState
 from .data.text import distributed_sampler
 
 
@@ -57,17 +58,28 @@ class TaskModule(L.LightningModule):
 
 
 class TaskDataModule(L.LightningDataModule):
-    """A LightningDataModule holding train/val/test datasets built once in ``setup``.
+    """A LightningDataModule holding train/val/test datasets built once in ``setup``; one constructor for
+    every task.
 
-    Subclasses implement ``load()`` to fill ``self.train_set``, ``self.val_set`` and
+    ``TaskDataModule(cfg)`` trains: ``load()`` reads the data, fits ``self.state`` (an instance of the
+    task's ``State`` dataclass) on the training split and fills ``self.train_set``, ``self.val_set`` and
     ``self.test_set`` (test may be None: validation then stands in, and ``test_split`` says so).
+    ``TaskDataModule(cfg, state)`` reads new data as a trained run read its own (prediction), and
+    ``TaskDataModule(cfg, state, test_data=DATA)`` scores ``DATA`` as a test set alone: ``load_test()``
+    fills ``self.test_set`` from it with the given state, and no training data is read.
     """
 
     collate_fn = None
+    #: the task's typed data state; None for a task whose data teaches its model nothing to keep
+    State: type[DataState] | None = None
 
-    def __init__(self, cfg: RunConfig):
+    def __init__(self, cfg: RunConfig, state: DataState | None = None, test_data: str | None = None):
         super().__init__()
+        if test_data is not None and state is None:
+            raise ValueError("a test set alone is read with a trained run's data state")
         self.cfg = cfg
+        self.state = state
+        self.test_data = test_data
         self.train_set: Dataset | None = None
         self.val_set: Dataset | None = None
         self.test_set: Dataset | None = None
@@ -77,13 +89,31 @@ class TaskDataModule(L.LightningDataModule):
     def load(self) -> None:
         raise NotImplementedError
 
+    def load_test(self, data: str) -> None:
+        """Fill ``self.test_set`` from ``data`` alone (a test file, or a folder's test split), read with
+        ``self.state``; ``test_split`` may say which file or split of ``data`` that was."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read a test set alone")
+
     def setup(self, stage: str | None = None) -> None:
-        if not self._loaded:  # Lightning calls setup per stage; data is read once
+        if self._loaded:  # Lightning calls setup per stage; data is read once
+            return
+        if self.test_data is not None:
+            self.load_test(self.test_data)
+            self.train_set, self.val_set = None, self.test_set
+        else:
             self.load()
-            self._loaded = True
-            if self.test_set is None:
-                self.test_set = self.val_set
-                self.test_split = "validation (the data has no separate test split)"
+        self._loaded = True
+        if self.test_set is None:
+            self.test_set = self.val_set
+            self.test_split = "validation (the data has no separate test split)"
+
+    # --- the data state in checkpoints (Lightning's hooks; the engine files it under a stable key) ----
+    def state_dict(self) -> dict[str, Any]:
+        return self.state.to_dict() if self.state is not None else {}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        if self.State is not None:
+            self.state = self.State.from_dict(saved)
 
     def sizes(self) -> dict[str, int]:
         return {name: len(ds) for name, ds in

@@ -16,6 +16,7 @@ import lightning as L
 import torch
 
 from .config import RunConfig, build_run_config
+from .data.state import StateError
 from .errors import UserError
 from .runs import Run
 from .task import Task, TaskDataModule, TaskModule
@@ -105,10 +106,6 @@ def load_weights(model: TaskModule, ckpt: dict[str, Any], path: Path, settings: 
                         f"or config.yaml edited since training)") from None
 
 
-def _has_data_state(datamodule: TaskDataModule) -> bool:
-    return type(datamodule).state_dict is not L.LightningDataModule.state_dict
-
-
 def _data_state(ckpt: dict[str, Any], datamodule: TaskDataModule) -> Any:
     stamp = ckpt.get(STAMP_KEY)
     if isinstance(stamp, dict) and stamp.get("data_state"):
@@ -123,10 +120,10 @@ def build_trained(task: Task, cfg: RunConfig, ckpt: dict[str, Any], path: Path, 
     if state:
         try:
             datamodule.load_state_dict(state)
-        except (KeyError, TypeError, ValueError, AttributeError):
-            raise UserError(f"{path}: its {task.name} data state is incomplete; not a checkpoint of this "
-                            f"run, or damaged") from None
-    elif _has_data_state(datamodule):
+        except StateError as exc:
+            raise UserError(f"{path}: its {task.name} data state is unreadable ({exc}); not a checkpoint of "
+                            f"this run, or damaged") from None
+    elif datamodule.State is not None:
         raise UserError(f"{path}: holds no {task.name} data state (vocabulary, scaler, ...); not a checkpoint "
                         f"of this run, or damaged")
     model = task.model(cfg, datamodule)
@@ -169,7 +166,7 @@ def evaluate(trained: Trained, data: str) -> dict[str, Any]:
     """Metrics of a trained model on another dataset of the same kind, beside the task's baseline."""
     from .training import strip_stage
 
-    dm = trained.task.evaluation_datamodule(trained.cfg, trained.datamodule, data)
+    dm = type(trained.datamodule)(trained.cfg, trained.datamodule.state, test_data=data)
     dm.setup("test")
     trainer = L.Trainer(accelerator="auto", devices=1, logger=False, enable_progress_bar=False,
                         enable_model_summary=False)

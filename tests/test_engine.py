@@ -50,7 +50,10 @@ def test_a_task_without_predict_or_evaluate_says_so_in_one_line(tmp_path, capsys
     capsys.readouterr()
     task = type(get_task("forecast"))
     monkeypatch.setattr(task, "predict", Task.predict)
-    monkeypatch.setattr(task, "evaluation_datamodule", Task.evaluation_datamodule)
+    from suite.task import TaskDataModule
+    from tasks.forecast.data import ForecastDataModule
+
+    monkeypatch.setattr(ForecastDataModule, "load_test", TaskDataModule.load_test)
     for args, expected in ((["--predict", "1,2"], "does not answer --predict"),
                            (["--evaluate", "cosine"], "cannot --evaluate other data")):
         assert main(["--checkpoint", str(run), *args]) == 2
