@@ -53,7 +53,7 @@ def suite_run(explicit: dict, workdir: Path, name: str) -> dict:
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
     results = train_in_process(task, cfg, datamodule, workdir / name)
-    results["train_frames"] = datamodule.info["steps"]["train"]
+    results["train_frames"] = datamodule.sizes()["train_steps"]
     results["datamodule"] = datamodule
     return results
 

@@ -117,7 +117,7 @@ def keras_way(cfg, dm) -> dict:
     x_tr, y_tr = pre_pad(dm.train_set, length)
     x_va, y_va = pre_pad(dm.val_set, length)
     x_te, y_te = pre_pad(dm.test_set, length)
-    model = KerasSeed(len(dm.vocab))
+    model = KerasSeed(len(dm.state.vocab))
     opt = torch.optim.RMSprop(model.parameters(), lr=train.lr)
 
     def accuracy(x, y):
@@ -174,7 +174,7 @@ def main() -> int:
         baseline = None
         if not args.skip_seed:
             cfg, dm = datamodule_for("seed", args.data, args.limit, args.threads, args.data_root)
-            print(f"seed: {dm.sizes()}, vocabulary {len(dm.vocab)}", flush=True)
+            print(f"seed: {dm.sizes()}, vocabulary {len(dm.state.vocab)}", flush=True)
             warm_up(cfg, dm, work)
             suite = suite_run(cfg, dm, work, "seed")
             keras = keras_way(cfg, dm)
@@ -192,7 +192,7 @@ def main() -> int:
                 print(line, flush=True)
         if not args.skip_default:
             cfg, dm = datamodule_for(None, args.data, args.limit, args.threads, args.data_root)
-            print(f"default: {dm.sizes()}, vocabulary {len(dm.vocab)}", flush=True)
+            print(f"default: {dm.sizes()}, vocabulary {len(dm.state.vocab)}", flush=True)
             default = suite_run(cfg, dm, work, "default")
             baseline = default["baseline"]["test"]["acc"]
             test = default["metrics"]["test"]

@@ -178,7 +178,7 @@ def test_generated_csvs_load_or_fail_cleanly(text, missing, tmp_path):
     # loaded: every window is finite and the scaler came from the training rows
     x, y, _ = dm.train_set.__getitems__(list(range(len(dm.train_set))))
     assert x.isfinite().all() and y.isfinite().all()
-    assert x.shape[1:] == (3, len(dm.info["targets"]) + len(dm.info["covariates"]))
+    assert x.shape[1:] == (3, len(dm.state.columns))
 
 
 @pytest.mark.parametrize("script, args", [

@@ -120,7 +120,7 @@ def test_music_evaluates_a_mat_or_json_file_holding_only_a_test_split(music_run,
 
 def test_music_scores_a_folder_of_scores_whole(tmp_path):
     """A folder given to --evaluate is the test set: every piece, not a tenth of them."""
-    from tasks.music.data import MusicDataModule
+    from tasks.music.data import MusicDataModule, MusicState
     from tasks.music.scores import roll_to_score
 
     rng = np.random.default_rng(2)
@@ -132,7 +132,7 @@ def test_music_scores_a_folder_of_scores_whole(tmp_path):
         roll_to_score(roll, 1.0).write("midi", fp=str(folder / f"piece{i}.mid"))
     task = get_task("music")
     cfg = build_run_config(task, explicit={"options.data": str(folder)})
-    dm = task.evaluation_datamodule(cfg, MusicDataModule(cfg), str(folder))
+    dm = MusicDataModule(cfg, MusicState.of(cfg.options), test_data=str(folder))
     dm.setup("test")
     assert len(dm.test_set) == 5 and dm.test_split == "all pieces"
 

@@ -14,7 +14,8 @@ from suite.data.series import WindowDataset, window_origins
 from suite.errors import ConfigError, DataError
 from suite.registry import get_task
 from tasks.forecast.config import ForecastConfig
-from tasks.forecast.data import ForecastDataModule, mase_scale, numeric_values, select_columns
+from tasks.forecast.data import (ForecastDataModule, ForecastState, mase_scale, numeric_values,
+                                 select_columns)
 from tasks.forecast.metrics import ForecastErrors, repeat_last, score, seasonal_naive
 
 MEAN, STD, SCALE = [10.0, -5.0], [2.0, 0.5], [3.0, 0.125]
@@ -144,14 +145,14 @@ def test_seasonal_naive_never_looks_ahead_and_repeats_each_season(season, horizo
 
 def test_score_repeat_last_matches_numpy():
     ds = dataset(horizon=3, targets=2)
-    info = {"mean": [0.0, 0.0, 0.0], "std": [1.0, 1.0, 1.0], "mase_scale": [10.0, 10.0]}
-    got = score(repeat_last, ds, info, batch_size=4)
+    state = ForecastState(None, ["a", "b"], ["c"], [0.0, 0.0, 0.0], [1.0, 1.0, 1.0], 1, [10.0, 10.0], None)
+    got = score(repeat_last, ds, state, batch_size=4)
     # from origin t, step h is off by 10 * (h + 1) in both channels: mean |err| = 10 * (1 + 2 + 3) / 3
     assert got["orig_mae"] == pytest.approx(20.0)
     assert got["mae"] == pytest.approx(20.0)
     assert got["mse"] == pytest.approx(100 * (1 + 4 + 9) / 3)
     assert got["mase"] == pytest.approx(2.0)
-    assert score(repeat_last, None, info) == {}
+    assert score(repeat_last, None, state) == {}
 
 
 # --- mase_scale --------------------------------------------------------------------------------------
@@ -275,15 +276,15 @@ def test_datamodule_fits_scaler_and_mase_on_training_rows(monkeypatch):
                                            "options.horizon": 4, "options.split": "60,20,20",
                                            "options.model": "sequence", "options.covariates": "z"})
     dm = ForecastDataModule(cfg)
-    monkeypatch.setattr(dm, "read_frame", lambda: (frame.copy(), "memory.csv"))
+    monkeypatch.setattr("tasks.forecast.data.read_series", lambda source: (frame.copy(), "memory.csv"))
     dm.setup("fit")
     values = frame[["y", "z"]].to_numpy()
-    info = dm.info
-    assert info["targets"] == ["y"] and info["covariates"] == ["z"] and info["time_column"] == "date"
-    assert info["season"] == 24
-    np.testing.assert_allclose(info["mean"], values[:60].mean(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(info["std"], values[:60].std(axis=0), rtol=1e-12)
-    np.testing.assert_allclose(info["mase_scale"], [np.abs(values[24:60, 0] - values[:36, 0]).mean()],
+    state = dm.state
+    assert state.targets == ["y"] and state.covariates == ["z"] and state.time_column == "date"
+    assert state.season == 24
+    np.testing.assert_allclose(state.mean, values[:60].mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(state.std, values[:60].std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(state.mase_scale, [np.abs(values[24:60, 0] - values[:36, 0]).mean()],
                                rtol=1e-12)
     np.testing.assert_allclose(dm.series.numpy(), (values - values[:60].mean(0)) / values[:60].std(0),
                                rtol=1e-5, atol=1e-5)

@@ -98,7 +98,7 @@ def test_local_tables_forecast_and_sentiment_never_touch_the_network(tmp_path):
                                                 "options.embedding_dim": 8}})
         dm = task.datamodule(cfg)
         dm.setup("fit")
-        assert dm.classes == ["negative", "positive"], dm.classes
+        assert dm.state.classes == ["negative", "positive"], dm.state.classes
 
         from suite.cli import main
         code = main(["--task", "forecast", "--data", {str(series)!r}, "--lookback", "8", "--horizon", "4",

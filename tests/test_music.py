@@ -168,7 +168,7 @@ def test_note_lists_and_primer_parsing(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_model():
     cfg = build_run_config(TASK, explicit={"backbone.hidden": 16, "options.nade_hidden": 8})
-    dm = TASK.datamodule(cfg)  # no data is read: the info alone builds the model
+    dm = TASK.datamodule(cfg)  # no data is read: the state (the options) alone builds the model
     torch.manual_seed(0)
     return TASK.model(cfg, dm)
 
@@ -342,3 +342,58 @@ def test_a_language_model_cannot_be_bidirectional():
     cfg = build_run_config(TASK, explicit={"backbone.bidirectional": True})
     with pytest.raises(UserError, match="cannot read the future"):
         TASK.datamodule(cfg)
+
+
+# --- the data state in checkpoints -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A tiny trained run (seconds) and its best checkpoint."""
+    from suite.cli import main
+
+    folder = tmp_path_factory.mktemp("music-state")
+    data = rolls_json(folder / "rolls.json", small_splits())
+    assert main(["--task", "music", "--data", str(data), "--hidden", "4", "--nade-hidden", "4", "--max-epochs", "1",
+                 "--threads", "1", "--run-dir", str(folder / "run")]) == 0
+    return folder / "run" / "checkpoints" / "best.ckpt"
+
+
+def rewritten(ckpt_path, tmp_path, data_state):
+    """A copy of the checkpoint with another data state in its stamp."""
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    ckpt["rnn_suite"]["data_state"] = data_state
+    torch.save(ckpt, tmp_path / "copy.ckpt")
+    return tmp_path / "copy.ckpt"
+
+
+def test_the_state_round_trips_and_a_checkpoint_holds_version_1(tiny_run):
+    from tasks.music.data import MusicState
+
+    state = MusicState("events", "8th", "common")
+    assert MusicState.from_dict(state.to_dict()) == state and state.step_ql == 0.5
+    saved = torch.load(tiny_run, map_location="cpu", weights_only=True)["rnn_suite"]["data_state"]
+    assert saved == {"version": 1, "representation": "frames", "step": "quarter", "transpose": "none"}
+
+
+def test_a_version_0_state_loads_and_predicts_the_same(tiny_run, tmp_path):
+    from suite.trained import load_checkpoint_file
+    from tasks.music.data import MusicState
+
+    old = {"info": {"representation": "frames", "step": "quarter", "step_ql": 1.0, "transpose": "none",
+                    "pieces": {"train": 3, "valid": 2, "test": 3}, "steps": {"train": 8, "valid": 7, "test": 8}}}
+    assert MusicState.from_dict(old) == MusicState("frames", "quarter", "none")
+    request = json.dumps({"primer": "C4+E4+G4", "steps": 6, "seed": 3})
+    now, then = (load_checkpoint_file(path) for path in (tiny_run, rewritten(tiny_run, tmp_path, old)))
+    assert then.datamodule.state == now.datamodule.state
+    assert TASK.predict(then.model, request)["pieces"] == TASK.predict(now.model, request)["pieces"]
+
+
+@pytest.mark.parametrize("damage, field", [("step", "step"), ("info", "representation")])
+def test_a_damaged_state_is_one_line_naming_the_field(tiny_run, tmp_path, capsys, damage, field):
+    from helpers import one_line_error
+
+    if damage == "info":  # a version-0 state without its info
+        state = {"pieces": {"train": 3}}
+    else:
+        state = {"version": 1, "representation": "frames", "transpose": "none"}
+    message = one_line_error(capsys, "--checkpoint", str(rewritten(tiny_run, tmp_path, state)), "--predict", "C4")
+    assert "music data state is unreadable" in message and f"field '{field}'" in message, message

@@ -49,7 +49,7 @@ def test_splits_are_found_by_file_name(data_root):
 
 def test_class_files_and_a_stratified_validation_carve(data_root):
     cfg, dm = setup(data_root / "sentiment/rt_polarity", limit=1000, val_fraction=0.2)
-    assert dm.classes == ["neg", "pos"]
+    assert dm.state.classes == ["neg", "pos"]
     assert dm.sizes() == {"train": 800, "val": 200, "test": 200}
     assert dm.test_split.startswith("validation")
     assert torch.bincount(dm.val_set.labels).tolist() == [100, 100]
@@ -71,9 +71,9 @@ def test_every_table_format_reads_the_same(tmp_path, data_root, suffix):
         frame.to_csv(path, index=False, sep="\t" if suffix == ".tsv" else ",")
     frame.head(40).to_csv(folder / "test.csv", index=False)
     _, dm = setup(folder)
-    assert dm.classes == ["bad", "good"]  # string labels keep their names
+    assert dm.state.classes == ["bad", "good"]  # string labels keep their names
     assert dm.sizes() == {"train": 96, "val": 24, "test": 40}
-    assert len(dm.vocab) > 500
+    assert len(dm.state.vocabulary) > 500
 
 
 def test_vocabulary_comes_from_the_training_split_only(tmp_path):
@@ -82,11 +82,11 @@ def test_vocabulary_comes_from_the_training_split_only(tmp_path):
     train.to_csv(tmp_path / "train.csv", index=False)
     test.to_csv(tmp_path / "test.csv", index=False)
     _, dm = setup(tmp_path)
-    assert "zanzibar" not in dm.vocab and "good" in dm.vocab
-    assert dm.classes == ["negative", "positive"]  # 0/1 labels get names
-    assert dm.test_set.ids[0].tolist() == [dm.vocab.unk_index, dm.vocab.index("film")]
+    assert "zanzibar" not in dm.state.vocabulary and "good" in dm.state.vocabulary
+    assert dm.state.classes == ["negative", "positive"]  # 0/1 labels get names
+    assert dm.test_set.ids[0].tolist() == [dm.state.vocabulary.unk_index, dm.state.vocabulary.index("film")]
     state = json.loads(json.dumps(dm.state_dict()))  # JSON-able, as the checkpoint needs
-    assert state["vocab"]["itos"] == dm.vocab.itos and state["class_counts"] == [8, 8]  # after the 20% validation carve
+    assert state["vocab"] == dm.state.vocabulary.itos and state["class_counts"] == [8, 8]  # after the 20% validation carve
 
 
 def test_multiclass_labels_and_names(tmp_path, data_root):
@@ -94,13 +94,13 @@ def test_multiclass_labels_and_names(tmp_path, data_root):
     frame["stars"] = pd.cut(frame["rating"], [0, 2, 8, 10], labels=["low", "middle", "high"]).astype(str)
     frame[["text", "stars"]].to_csv(tmp_path / "reviews.csv", index=False)
     cfg, dm = setup(tmp_path / "reviews.csv", label_column="stars")
-    assert dm.classes == ["high", "low", "middle"]
+    assert dm.state.classes == ["high", "low", "middle"]
     model = TASK.model(cfg, dm)
     batch = dm.train_set.__getitems__(list(range(16)))
     loss = model.step(batch, "train")
     assert loss.ndim == 0 and model(batch[0], batch[1]).shape == (16, 3)
     baseline = TASK.baseline(dm)
-    majority = max(range(3), key=dm.class_counts.__getitem__)
+    majority = max(range(3), key=dm.state.class_counts.__getitem__)
     share = float((dm.test_set.labels == majority).float().mean())
     assert baseline.test["acc"] == pytest.approx(share)
     # macro F1 of always answering one class: that class's F1 over the number of classes
@@ -110,7 +110,7 @@ def test_multiclass_labels_and_names(tmp_path, data_root):
 def test_label_names_option(tmp_path):
     pd.DataFrame({"text": ["a b", "c d"] * 10, "label": [0, 1] * 10}).to_csv(tmp_path / "t.csv", index=False)
     _, dm = setup(tmp_path / "t.csv", label_names="bad,good")
-    assert dm.classes == ["bad", "good"]
+    assert dm.state.classes == ["bad", "good"]
     with pytest.raises(ConfigError, match="2 labels"):
         setup(tmp_path / "t.csv", label_names="x,y,z")
 
@@ -155,7 +155,7 @@ def test_wrong_encoding_is_named_and_latin1_reads(tmp_path):
     assert "not valid utf-8" in str(info.value) and "--encoding" in str(info.value)
     assert info.value.line == 1 and info.value.source.endswith("mr.pos")
     _, dm = setup(folder, encoding="latin-1", val_fraction=0.25, min_freq=1)
-    assert "caf\u00e9" in dm.vocab
+    assert "caf\u00e9" in dm.state.vocabulary
 
 
 def test_over_long_texts_are_cut_with_a_warning(tmp_path, data_root, capsys):
@@ -194,9 +194,9 @@ def test_pretrained_vectors_frozen_or_fine_tuned(tmp_path):
                         embedding_dim=50, min_freq=1)
         assert dm.vectors_found == 3
         model = TASK.model(cfg, dm)
-        assert model.embedding.weight.shape == (len(dm.vocab), 4)  # the file decides the size
+        assert model.embedding.weight.shape == (len(dm.state.vocabulary), 4)  # the file decides the size
         before = model.embedding.weight.detach().clone()
-        torch.testing.assert_close(before[dm.vocab.index("good")], torch.tensor([1.0, 0, 0, 0]))
+        torch.testing.assert_close(before[dm.state.vocabulary.index("good")], torch.tensor([1.0, 0, 0, 0]))
         optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
         model.train()
         model.step(dm.train_set.__getitems__(list(range(8))), "train").backward()
@@ -214,10 +214,10 @@ def test_seed_preset_is_the_keras_model(data_root):
     dm = TASK.datamodule(cfg)
     dm.setup("fit")
     model = TASK.model(cfg, dm)
-    assert len(dm.vocab) <= 10000 and model.embedding.embedding_dim == 32
+    assert len(dm.state.vocabulary) <= 10000 and model.embedding.embedding_dim == 32
     assert model.classifier.out_features == 1 and model.pool.kind == "last" and not model.bag
     assert model.word_dropout.p == 0 and model.dropout.p == 0
-    assert dm.vocab.unk_index not in torch.cat(dm.train_set.ids).tolist()  # Keras' Tokenizer drops unknowns
+    assert dm.state.vocabulary.unk_index not in torch.cat(dm.train_set.ids).tolist()  # Keras' Tokenizer drops unknowns
 
 
 def test_evaluation_batches_follow_eval_batch_size(data_root):
@@ -303,7 +303,115 @@ def test_trained_state_predicts_like_the_trained_model(tmp_path, data_root):
     long_answer = TASK.predict(model, "good " * 450)
     assert long_answer["tokens"] == 450 and "the model reads 400 (head+tail)" in long_answer["warning"]
     assert "warning:" in TASK.render_prediction(long_answer)
-    evaluation = TASK.evaluation_datamodule(cfg, dm, str(data_root / "sentiment/rt_polarity"))
+    evaluation = type(dm)(cfg, dm.state, test_data=str(data_root / "sentiment/rt_polarity"))
     evaluation.setup("test")
-    assert evaluation.vocab == dm.vocab and len(evaluation.test_set) == 10662
+    assert evaluation.state.vocabulary == dm.state.vocabulary and len(evaluation.test_set) == 10662
     assert dataclasses.asdict(cfg.options)["data"].endswith("rt_polarity")
+
+
+def test_the_validation_carve_is_the_shared_seeded_holdout(tmp_path):
+    """The carve is suite.data.splits.seeded_holdout stratified by label; these are the rows the task's own
+    stratified carve held out before it (the same draw), so documented figures keep their validation sets."""
+    labels = ["pos", "neg", "neg", "pos", "pos", "neg", "pos", "neg", "neg", "pos"] * 3
+    texts = [f"film {' '.join(str(i))}" for i in range(30)]  # row 14 reads "film 1 4": every digit is known
+    pd.DataFrame({"text": texts, "label": labels}).to_csv(tmp_path / "t.csv", index=False)
+    _, dm = setup(tmp_path / "t.csv", min_freq=1, val_fraction=0.2)
+    held = sorted(int("".join(dm.state.vocabulary.decode(ids)[1:])) for ids in dm.val_set.ids)
+    assert held == [7, 12, 16, 20, 21, 24]  # what the old carve (seed 42) drew
+    assert dm.state.class_counts == [12, 12]
+
+
+# --- the data state in checkpoints -----------------------------------------------------------------------
+
+ROWS = [("a wonderful moving film", "pos"), ("a dull boring mess", "neg"), ("great acting and a great story", "pos"),
+        ("boring and far too long", "neg"), ("wonderful music", "pos"), ("a mess of a plot", "neg")] * 4
+
+
+@pytest.fixture(scope="module")
+def state_run(tmp_path_factory):
+    """A one-epoch run on a small table, and a file of texts to predict."""
+    from suite.cli import main
+
+    root = tmp_path_factory.mktemp("sentiment-state")
+    pd.DataFrame(ROWS, columns=["review", "label"]).to_csv(root / "train.csv", index=False)
+    (root / "texts.txt").write_text("a wonderful film\nboring dull and unknownword\n", encoding="utf-8")
+    assert main(["--task", "sentiment", "--data", str(root / "train.csv"), "--min-freq", "1", "--hidden", "8",
+                 "--embedding-dim", "8", "--max-epochs", "1", "--threads", "1", "--run-dir", str(root / "run")]) == 0
+    return root
+
+
+def rewritten(state_run, tmp_path, data_state) -> str:
+    """The run's best checkpoint, alone in ``tmp_path``, with its data state replaced."""
+    ckpt = torch.load(state_run / "run" / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["rnn_suite"]["data_state"] = data_state
+    torch.save(ckpt, tmp_path / "best.ckpt")
+    return str(tmp_path / "best.ckpt")
+
+
+def saved_state(state_run) -> dict:
+    return torch.load(state_run / "run" / "checkpoints" / "best.ckpt", weights_only=True)["rnn_suite"]["data_state"]
+
+
+def test_the_state_round_trips_and_checkpoints_carry_version_1(state_run):
+    from tasks.sentiment.data import SentimentState
+
+    _, dm = setup(state_run / "train.csv", min_freq=1)
+    assert SentimentState.from_dict(dm.state.to_dict()) == dm.state
+    saved = saved_state(state_run)
+    assert saved["version"] == 1 and SentimentState.from_dict(saved).to_dict() == saved
+    assert {k: v for k, v in saved.items() if k != "vocab"} == {
+        "version": 1, "classes": ["neg", "pos"], "label_values": ["neg", "pos"], "class_counts": [10, 10],
+        "vector_dim": None}
+    assert saved["vocab"][:2] == ["<pad>", "<unk>"] and "wonderful" in saved["vocab"]
+
+
+def test_a_version_0_state_loads_and_predicts_the_same(state_run, tmp_path):
+    from suite.api import load
+    from tasks.sentiment.data import SentimentState
+
+    # the layout checkpoints held before the state had a version; class_counts came later than the rest
+    old = {"vocab": {"itos": ["<pad>", "<unk>", "a", "film"]}, "classes": ["negative", "positive"],
+           "label_values": [0, 1]}
+    assert SentimentState.from_dict(old) == SentimentState(["<pad>", "<unk>", "a", "film"],
+                                                           ["negative", "positive"], [0, 1], [], None)
+    new = saved_state(state_run)
+    as_v0 = {"vocab": {"itos": new["vocab"]}, "classes": new["classes"], "label_values": new["label_values"],
+             "class_counts": new["class_counts"]}  # this run's state, written as version 0 did
+    texts, data = str(state_run / "texts.txt"), str(state_run / "train.csv")
+    current = load(state_run / "run" / "checkpoints" / "best.ckpt")
+    upgraded = load(rewritten(state_run, tmp_path, as_v0))
+    assert upgraded._trained.datamodule.state == current._trained.datamodule.state
+    expected = current.predict(texts)
+    assert upgraded.predict(texts) == expected and expected["predictions"][1]["unknown_words"] == 1
+    assert upgraded.evaluate(data)["metrics"] == current.evaluate(data)["metrics"]
+    assert upgraded.evaluate(data)["baseline"]["name"] == "majority class (neg)"
+    without_counts = load(rewritten(state_run, tmp_path, {k: v for k, v in as_v0.items() if k != "class_counts"}))
+    assert without_counts.predict(texts) == expected  # no majority known: --evaluate reports no baseline
+    assert without_counts.evaluate(data)["baseline"] is None
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda s: {k: v for k, v in s.items() if k != "classes"}, "field 'classes' is missing"),
+    (lambda s: {**s, "vocab": "abc"}, "field 'vocab': expected list, got str"),
+    (lambda s: {**s, "vocab": ["the", "a"]}, "field 'vocab': a vocabulary starts with '<pad>', '<unk>'"),
+])
+def test_a_damaged_state_is_one_line_naming_the_field(state_run, tmp_path, capsys, damage, reason):
+    path = rewritten(state_run, tmp_path, damage(saved_state(state_run)))
+    message = one_line_error(capsys, "--checkpoint", path, "--predict", "a wonderful film")
+    assert message.startswith(f"{path}: its sentiment data state is unreadable ({reason}"), message
+
+
+def test_a_run_with_word_vectors_of_another_width_loads_back(tmp_path, capsys):
+    """The vectors' width is in the state: a checkpoint alone rebuilds the embedding it was trained with
+    (before, it was built --embedding-dim wide and the weights did not fit)."""
+    from suite.api import load
+    from suite.cli import main
+
+    pd.DataFrame(ROWS, columns=["review", "label"]).to_csv(tmp_path / "train.csv", index=False)
+    (tmp_path / "vec.txt").write_text("3 4\nwonderful 1 0 0 0\nboring 0 1 0 0\nfilm 0 0 1 0\n", encoding="utf-8")
+    assert main(["--task", "sentiment", "--data", str(tmp_path / "train.csv"), "--embeddings",
+                 str(tmp_path / "vec.txt"), "--min-freq", "1", "--hidden", "8", "--max-epochs", "1", "--threads", "1",
+                 "--run-dir", str(tmp_path / "run")]) == 0, capsys.readouterr().err
+    trained = load(tmp_path / "run" / "checkpoints" / "best.ckpt")
+    assert trained.model.embedding.weight.shape[1] == 4 and trained._trained.datamodule.state.vector_dim == 4
+    assert trained.predict("a wonderful film")["label"] in ("neg", "pos")

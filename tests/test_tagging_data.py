@@ -151,10 +151,10 @@ def small_setup(tmp_path: Path, data_root: Path, which: str = "ewt", n: int = 30
 @pytest.mark.realdata
 def test_vocabulary_from_training_split_only_and_batches(tmp_path, data_root):
     cfg, dm = small_setup(tmp_path, data_root)
-    words = set(dm.info["words"]["itos"])
+    words = set(dm.state.words)
     train_words = {t.lower() for s in dm.train_set.sentences for t in s.tokens}
     assert words - {"<pad>", "<unk>"} == train_words
-    assert dm.info["scheme"] == "none" and dm.info["crf"] is False
+    assert dm.state.scheme == "none" and dm.state.crf is False
     batch = next(iter(dm.train_dataloader()))
     assert isinstance(batch, TagBatch)
     b, t = batch.words.shape
@@ -211,8 +211,8 @@ def test_ensemble_members_learn_apart_and_decode_their_averaged_scores(tmp_path,
 @pytest.mark.realdata
 def test_wnut_scheme_bioes_conversion_and_unknown_test_tags(tmp_path, data_root):
     cfg, dm = small_setup(tmp_path, data_root, "wnut", scheme="bioes")
-    assert dm.info["scheme"] == "bioes" and dm.info["crf"] is True
-    assert "S-location" in dm.info["tags"] and "E-person" in dm.info["tags"]
+    assert dm.state.scheme == "bioes" and dm.state.crf is True
+    assert "S-location" in dm.state.tags and "E-person" in dm.state.tags
     assert any(t.startswith("S-") for s in dm.train_set.sentences for t in s.tags)
     bad = tmp_path / "wnut" / "emerging.test.annotated"
     bad.write_text("Paris\tB-city\n", encoding="utf-8")
@@ -221,8 +221,8 @@ def test_wnut_scheme_bioes_conversion_and_unknown_test_tags(tmp_path, data_root)
         dm = TASK.datamodule(cfg)
         dm.setup("fit")
     # an output the model never learns, so the gold token stays in the test set and counts as a miss
-    assert "B-city" in dm.info["tags"] and "S-city" in dm.info["tags"]
-    assert [dm.info["tags"][i] for i in dm.test_set[0][-1].tolist()] == ["S-city"]
+    assert "B-city" in dm.state.tags and "S-city" in dm.state.tags
+    assert [dm.state.tags[i] for i in dm.test_set[0][-1].tolist()] == ["S-city"]
     assert "B-city" not in {t for s in dm.train_set.sentences for t in s.tags}
     bad.write_text("Paris\tCITY\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"emerging.test.annotated, line 1: tag 'CITY': expected O or B-/I-/E-/S-"):
@@ -245,11 +245,11 @@ def test_val_to_train_moves_a_seeded_share_of_validation(tmp_path, data_root):
 def test_aux_corpus_trains_alongside_in_its_own_batches(tmp_path, data_root):
     aux = head_sentences(data_root / EWT / "en_ewt-ud-train.conllu", tmp_path / "aux" / "en_ewt-ud-train.conllu", 150)
     cfg, dm = small_setup(tmp_path, data_root, "wnut", n=100, aux_data=str(aux.parent), aux_share=0.5)
-    assert dm.sizes()["aux_train"] == 150 and "PROPN" in dm.info["aux_tags"] and dm.info["tags"][0] == "O"
+    assert dm.sizes()["aux_train"] == 150 and "PROPN" in dm.state.aux_tags and dm.state.tags[0] == "O"
     # the auxiliary corpus' words get embeddings; its tags never reach the main output or the baseline
     aux_words = {t.lower() for s in dm.aux_set.sentences for t in s.tokens}
-    assert aux_words <= set(dm.info["words"]["itos"])
-    assert "PROPN" not in dm.info["tags"] and "PROPN" not in dm.info["baseline"]["words"].values()
+    assert aux_words <= set(dm.state.words)
+    assert "PROPN" not in dm.state.tags and "PROPN" not in dm.state.baseline_words.values()
     main, seen_aux = len(dm.train_set), []
     for epoch in range(2):
         loader = dm.train_dataloader()
@@ -266,7 +266,7 @@ def test_aux_corpus_trains_alongside_in_its_own_batches(tmp_path, data_root):
     model = TASK.model(cfg, dm)
     aux_batch = next(b for b in loader if b.task == 1)
     main_batch = next(b for b in loader if b.task == 0)
-    assert model(aux_batch).shape[-1] == len(dm.info["aux_tags"]) and model(main_batch).shape[-1] == len(dm.info["tags"])
+    assert model(aux_batch).shape[-1] == len(dm.state.aux_tags) and model(main_batch).shape[-1] == len(dm.state.tags)
     assert model.net.loss(model(aux_batch), aux_batch).isfinite()  # cross-entropy: the CRF is the main task's
     dev_only = head_sentences(data_root / EWT / "en_ewt-ud-dev.conllu", tmp_path / "dev-only" / "dev.conllu", 5)
     with pytest.raises(DataError, match="dev-only: --aux-data: no training file found by name"):
@@ -287,10 +287,25 @@ def test_entity_scheme_on_pos_tags_is_a_config_error(tmp_path, data_root):
 @pytest.mark.realdata
 def test_baseline_is_the_most_frequent_tag_per_word(tmp_path, data_root):
     _, dm = small_setup(tmp_path, data_root)
-    table = dm.info["baseline"]
-    assert table["words"]["the"] == "DET" and table["default"] == "NOUN"
+    assert dm.state.baseline_words["the"] == "DET" and dm.state.baseline_default == "NOUN"
     base = TASK.baseline(dm)
     assert 0.7 < base.test["accuracy"] < 0.95 and base.test["score"] == base.test["accuracy"]
+
+
+def test_a_version_0_state_with_every_optional_key_is_upgraded():
+    from tasks.tagging.data import TaggingState
+
+    old = {"info": {"tags": ["O", "B-person", "I-person"], "scheme": "bio", "aux_tags": ["NOUN", "VERB"],
+                    "crf": True, "words": {"itos": ["<pad>", "<unk>", "paris", "zyxqword"]},
+                    "chars": {"itos": ["<pad>", "<unk>", "a"]}, "lowercase": True, "max_word_chars": 30,
+                    "word_dim": 16, "baseline": {"words": {"Paris": "B-person"}, "default": "O"},
+                    "trained_words": 3, "vector_dim": 3}}
+    state = TaggingState.from_dict(old)
+    assert state == TaggingState(tags=["O", "B-person", "I-person"], scheme="bio", crf=True,
+                                 words=["<pad>", "<unk>", "paris", "zyxqword"], chars=["<pad>", "<unk>", "a"],
+                                 lowercase=True, max_word_chars=30, word_dim=16, baseline_words={"Paris": "B-person"},
+                                 baseline_default="O", aux_tags=["NOUN", "VERB"], trained_words=3, vector_dim=3)
+    assert TaggingState.from_dict(state.to_dict()) == state and state.to_dict()["version"] == 1
 
 
 def test_long_words_keep_prefix_and_suffix():
@@ -310,7 +325,7 @@ def test_explicit_split_files_and_a_carved_validation_split(tmp_path):
     dm = TASK.datamodule(cfg)
     dm.setup("fit")
     assert dm.sizes() == {"train": 20, "val": 5, "test": 7}
-    assert dm.info["scheme"] == "bio" and dm.info["crf"] is True
+    assert dm.state.scheme == "bio" and dm.state.crf is True
     one = build_run_config(TASK, explicit={"options.data": str(files["train"])})
     dm = TASK.datamodule(one)
     dm.setup("fit")
@@ -329,20 +344,20 @@ def test_vector_channel_gives_words_unseen_in_training_their_vectors(tmp_path, d
     vectors = tmp_path / "vectors.txt"
     vectors.write_text("4 3\nthe 1 0 0\nzyxqword 0 1 0\nzyxqword 0 1 0\nbeyondlimit 0 0 1\n", encoding="utf-8")
     cfg, dm = small_setup(tmp_path, data_root, "wnut", embeddings=str(vectors), vector_words=3, feature_dropout=0.0)
-    info, itos = dm.info, dm.info["words"]["itos"]
-    trained = info["trained_words"]
+    state, itos = dm.state, dm.state.words
+    trained = state.trained_words
     # 'the' is a training word already, a repeated word joins once, the file's fourth word is past N
-    assert itos[trained:] == ["zyxqword"] and info["vector_dim"] == 3 and info["word_dim"] == 16
+    assert itos[trained:] == ["zyxqword"] and state.vector_dim == 3 and state.word_dim == 16
     model = TASK.model(cfg, dm)
     net = model.net
     assert net.word_embed.num_embeddings == trained and not net.vectors.weight.requires_grad
     assert net.vectors.weight[itos.index("the")].tolist() == [1, 0, 0]
     assert net.vectors.weight[trained].tolist() == [0, 1, 0] and net.vectors.weight[5].abs().sum() == 0
-    sentences = encode_sentences([["the", "Zyxqword", "qqqnotaword"]], info)
+    sentences = encode_sentences([["the", "Zyxqword", "qqqnotaword"]], state)
     batch = sentences.collate([sentences[0]])
     assert batch.words[0].tolist() == [itos.index("the"), trained, 1]
     # a model rebuilt for prediction, from the checkpoint's data state alone, has the vectors again
-    fresh = TaggingModule(cfg, info)
+    fresh = TaggingModule(cfg, state)
     fresh.load_state_dict(model.state_dict())
     assert fresh.net.vectors.weight[trained].tolist() == [0, 1, 0]
     # the vectors count in prediction; word dropout hides a word's vector with its trained embedding

@@ -6,8 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 from helpers import cli_env, one_line_error, read_results, run_cli
+from suite.cli import main
+from tasks.tagging.data import TaggingState
 from test_tagging_data import head_sentences
 
 SMALL = ("--hidden", "32", "--word-dim", "32", "--char-features", "16", "--threads", "1", "--num-workers", "0")
@@ -83,6 +86,70 @@ def test_evaluate_on_another_file(ewt_run, tmp_path, data_root, capsys):
     unknown.write_text("1\tHello\thello\tGREETING\t_\t_\t0\troot\t_\t_\n\n", encoding="utf-8")
     message = one_line_error(capsys, "--checkpoint", str(run_dir), "--evaluate", str(unknown))
     assert "unknown.conllu, line 1: tag 'GREETING'" in message and "the model learnt from" in message
+
+
+def saved_state(run_dir: Path) -> dict:
+    return torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["rnn_suite"]["data_state"]
+
+
+def checkpoint_with(run_dir: Path, path: Path, data_state: dict) -> Path:
+    """The run's best checkpoint, alone, holding ``data_state``."""
+    ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["rnn_suite"]["data_state"] = data_state
+    torch.save(ckpt, path)
+    return path
+
+
+def version_0(saved: dict) -> dict:
+    """A data state in the layout checkpoints held before states had versions."""
+    return {"info": {"tags": saved["tags"], "scheme": saved["scheme"], "crf": saved["crf"],
+                     "words": {"itos": saved["words"]}, "chars": {"itos": saved["chars"]},
+                     "lowercase": saved["lowercase"], "max_word_chars": saved["max_word_chars"],
+                     "word_dim": saved["word_dim"],
+                     "baseline": {"words": saved["baseline_words"], "default": saved["baseline_default"]}}}
+
+
+@pytest.mark.realdata
+def test_checkpoints_hold_a_versioned_data_state(ewt_run):
+    _, run_dir, _ = ewt_run
+    saved = saved_state(run_dir)
+    assert saved["version"] == 1 and saved["scheme"] == "none" and saved["crf"] is False
+    assert saved["aux_tags"] == [] and saved["trained_words"] is None and saved["vector_dim"] == 0
+    state = TaggingState.from_dict(saved)
+    assert state.to_dict() == saved and TaggingState.from_dict(state.to_dict()) == state
+    assert state.words[:2] == ["<pad>", "<unk>"] and state.baseline_words["the"] == "DET"
+
+
+@pytest.mark.realdata
+def test_a_version_0_checkpoint_predicts_and_evaluates_as_before(ewt_run, tmp_path, data_root, capsys):
+    _, run_dir, _ = ewt_run
+    saved = saved_state(run_dir)
+    assert TaggingState.from_dict(version_0(saved)) == TaggingState.from_dict(saved)
+    old = checkpoint_with(run_dir, tmp_path / "old.ckpt", version_0(saved))
+    other = head_sentences(data_root / "tagging/ud_english_ewt/en_ewt-ud-test.conllu", tmp_path / "t.conllu", 30)
+    answers = []
+    for ckpt in (run_dir / "checkpoints" / "best.ckpt", old):
+        capsys.readouterr()
+        assert main(["--checkpoint", str(ckpt), "--predict", "The cat sat on the mat ."]) == 0
+        predicted = capsys.readouterr().out
+        assert main(["--checkpoint", str(ckpt), "--evaluate", str(other)]) == 0
+        report = json.loads(capsys.readouterr().out)
+        answers.append((predicted, report["metrics"], report["baseline"], report["report"]))
+    assert answers[0] == answers[1] and answers[0][0].startswith("The ")
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("version, field", [(1, "words"), (1, "baseline_default"), (0, "chars"), (0, "info")])
+def test_a_damaged_data_state_is_one_line_naming_the_field(ewt_run, tmp_path, capsys, version, field):
+    _, run_dir, _ = ewt_run
+    state = saved_state(run_dir) if version else version_0(saved_state(run_dir))
+    (state["info"] if version == 0 and field != "info" else state).pop(field)
+    if field == "info":
+        state["other"] = 1
+    damaged = checkpoint_with(run_dir, tmp_path / "damaged.ckpt", state)
+    message = one_line_error(capsys, "--checkpoint", str(damaged), "--predict", "Go home !")
+    assert message == f"{damaged}: its tagging data state is unreadable (field {field!r} is missing); not a " \
+                      "checkpoint of this run, or damaged"
 
 
 @pytest.mark.realdata

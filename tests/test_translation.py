@@ -11,10 +11,12 @@ import torch
 
 from helpers import one_line_error, read_results, run_cli
 from suite.config import build_run_config
+from suite.data.splits import seeded_holdout
 from suite.errors import DataError
 from suite.registry import get_task
 from tasks.translation.corpus import read_corpus
-from tasks.translation.data import collate
+from suite.trained import load_checkpoint_file
+from tasks.translation.data import TranslationState, collate
 from tasks.translation.decoding import beam_search, greedy
 from tasks.translation.metrics import corpus_scores
 from tasks.translation.segmenters import UNK_ID, Segmenter
@@ -83,6 +85,9 @@ def test_tatoeba_pairs_file_direction_and_carved_splits(data_root, tmp_path):
     task, cfg, dm, _ = build(pairs, **{"options.source_lang": "en", "options.target_lang": "fr",
                                         "options.tokenizer": "char"})
     assert dm.sizes() == {"train": 400, "val": 50, "test": 50}
+    _, (val, test) = seeded_holdout(500, [0.1, 0.1], cfg.train.seed)  # the shared seeded carve-out
+    assert dm.val_set.source_text == [lines[i].split("\t")[0] for i in val]
+    assert dm.test_set.source_text == [lines[i].split("\t")[0] for i in test]
     assert set(dm.train_set.source_text + dm.val_set.source_text + dm.test_set.source_text) == \
         {line.split("\t")[0] for line in lines[:500]}
     first = lines[0].split("\t")
@@ -131,7 +136,10 @@ def test_cli_reports_bad_data_in_one_line(data_root, in_tmp, capsys):
 def test_segmenters_round_trip_and_serialise(data_root, mode):
     corpus = read_corpus(str(data_root / "translation" / "multi30k"), "de", "en", ("en", "fr"))
     seg = Segmenter.train([s for s, _ in corpus.train[:2000]], mode, 1000)
-    again = Segmenter.from_state(json.loads(json.dumps(seg.state())))
+    state = TranslationState(mode, seg.tokenizer.to_str(), seg.tokenizer.to_str())
+    saved = json.loads(json.dumps(state.to_dict()))  # the checkpoint's plain values
+    assert saved["version"] == 1 and TranslationState.from_dict(saved) == state
+    again = TranslationState.from_dict(saved).segmenters[0]
     for sentence, _ in corpus.val[:50]:
         ids = seg.encode(sentence)
         assert again.encode(sentence) == ids
@@ -145,11 +153,11 @@ def test_long_pairs_are_dropped_or_truncated(data_root, tmp_path):
     folder = slice_folder(data_root, tmp_path / "d", sizes=(("train", 200), ("val", 20)))
     _, _, dropped, _ = build(folder, **{"options.max_length": 12})
     _, _, truncated, _ = build(folder, **{"options.max_length": 12, "options.long_pairs": "truncate"})
-    n_long = dropped.info["long_pairs"]["train"]
+    n_long = dropped.long_pairs["train"]
     assert 0 < n_long < 180 and len(dropped.train_set) == 180 - n_long  # 20 of 200 are validation
     assert len(truncated.train_set) == 180 and max(len(s) for s in truncated.train_set.sources) == 12
     assert len(dropped.val_set) == 20  # evaluation pairs are never dropped
-    assert json.loads(json.dumps(dropped.state_dict()))["source"]["mode"] == "bpe"
+    assert json.loads(json.dumps(dropped.state_dict()))["segmentation"] == "bpe"
 
 
 # --- model ---------------------------------------------------------------------------------------------
@@ -224,7 +232,10 @@ def test_predict_with_unknown_words_and_attention_shape(small):
 
 
 # --- the command line ----------------------------------------------------------------------------------
-def test_cli_train_predict_evaluate(data_root, tmp_path):
+@pytest.fixture(scope="module")
+def cli_run(data_root, tmp_path_factory):
+    """A run trained by the command line for one epoch: its folder and the Multi30k slice it read."""
+    tmp_path = tmp_path_factory.mktemp("cli")
     folder = slice_folder(data_root, tmp_path / "m30k", sizes=(("train", 300), ("val", 30), ("test_2016_flickr", 30)))
     run_dir = tmp_path / "run"
     flags = ["--embedding", "32", "--decoder-hidden", "64", "--hidden", "32", "--source-vocab", "300",
@@ -232,12 +243,18 @@ def test_cli_train_predict_evaluate(data_root, tmp_path):
     proc = run_cli("--task", "translation", "--data", str(folder), "--max-epochs", "1", "--run-dir", str(run_dir),
                    *flags, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    return run_dir, folder
+
+
+def test_cli_train_predict_evaluate(cli_run, tmp_path):
+    run_dir, folder = cli_run
     results = read_results(run_dir)
     test = results["metrics"]["test"]
     assert {"bleu", "chrf", "bleu_greedy", "loss"} <= set(test)
     assert results["baseline"]["name"] == "copy_source" and results["baseline"]["test"]["bleu"] >= 0
     ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
-    assert isinstance(ckpt["rnn_suite"]["data_state"]["source"]["tokenizer"], str)  # the tokenizer travels as JSON
+    state = ckpt["rnn_suite"]["data_state"]
+    assert state["version"] == 1 and isinstance(state["source_tokenizer"], str)  # the tokenizer travels as JSON
     assert (run_dir / "translations.tsv").read_text(encoding="utf-8").count("\n") == 31
 
     proc = run_cli("--checkpoint", str(run_dir), "--predict", "Ein Hund läuft.", cwd=tmp_path)
@@ -255,6 +272,46 @@ def test_cli_train_predict_evaluate(data_root, tmp_path):
     report = json.loads(proc.stdout)
     assert report["examples"] == 30
     assert report["metrics"]["bleu"] == pytest.approx(test["bleu"], abs=1e-6)
+
+
+def with_data_state(run_dir: Path, path: Path, change) -> Path:
+    """A copy of the run's best checkpoint at ``path``, its data state replaced by ``change(state)``."""
+    ckpt = torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)
+    ckpt["rnn_suite"]["data_state"] = change(ckpt["rnn_suite"]["data_state"])
+    torch.save(ckpt, path)
+    return path
+
+
+@pytest.mark.parametrize("with_info", [True, False])
+def test_a_version_0_data_state_loads_and_predicts_the_same(cli_run, tmp_path, with_info):
+    run_dir, _ = cli_run
+
+    def version_0(state):  # the layout checkpoints were written in before data states had versions
+        old = {"source": {"mode": "bpe", "tokenizer": state["source_tokenizer"]},
+               "target": {"mode": "bpe", "tokenizer": state["target_tokenizer"]}}
+        if with_info:  # "info" was absent from some
+            old["info"] = {"source_vocab": 300, "target_vocab": 300, "long_pairs": {"train": 0, "val": 0, "test": 0},
+                           "splits": {"train": "train.de/.en", "val": "val.de/.en", "test": "test_2016_flickr.de/.en"}}
+        return old
+
+    new = load_checkpoint_file(run_dir / "checkpoints" / "best.ckpt")
+    old = load_checkpoint_file(with_data_state(run_dir, tmp_path / "old.ckpt", version_0))
+    assert old.datamodule.state == new.datamodule.state and old.datamodule.state.segmentation == "bpe"
+    for sentence in ("Ein Hund läuft.", "Zwei Männer spielen Fußball im Park."):
+        assert old.task.predict(old.model, sentence) == new.task.predict(new.model, sentence)
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda s: {k: v for k, v in s.items() if k != "target_tokenizer"}, "field 'target_tokenizer' is missing"),
+    (lambda s: {**s, "source_tokenizer": s["source_tokenizer"][:100]},
+     "field 'source_tokenizer': not a tokenizer's JSON text"),
+    (lambda s: {"source": {"mode": "bpe", "tokenizer": s["source_tokenizer"]}}, "field 'target_tokenizer' is missing"),
+], ids=["missing", "garbled", "version-0-missing"])
+def test_a_damaged_data_state_is_one_line_naming_the_field(cli_run, tmp_path, capsys, damage, reason):
+    path = with_data_state(cli_run[0], tmp_path / "damaged.ckpt", damage)
+    message = one_line_error(capsys, "--checkpoint", str(path), "--predict", "Ein Hund läuft.")
+    assert message == (f"{path}: its translation data state is unreadable ({reason}); not a checkpoint of this "
+                       "run, or damaged")
 
 
 # --- long quality runs (pytest -m slow) ----------------------------------------------------------------

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
-from suite.config import RunConfig
 from suite.data.series import Scaler, WindowDataset, batch_identity, infer_season, parse_split, window_origins
 from suite.data.sources import read_table
+from suite.data.state import DataState
 from suite.errors import ConfigError, DataError
 from suite.task import TaskDataModule
 
@@ -32,6 +33,11 @@ TIME_NAMES = ("date", "time", "timestamp", "datetime", "ds", "month", "day", "pe
 def cosine_wave() -> pd.DataFrame:
     """The seed tutorial's series: cos of 3000 points evenly spaced over [1, 100]."""
     return pd.DataFrame({"cos": np.cos(np.linspace(1, 100, 3000))})
+
+
+def read_series(source: str) -> tuple[pd.DataFrame, str]:
+    """The table ``source`` names (the seed's wave for 'cosine'), and the name to report it by."""
+    return (cosine_wave(), COSINE) if source == COSINE else (read_table(source), source)
 
 
 def _split_names(text: str) -> list[str]:
@@ -171,102 +177,103 @@ def check_time_order(times: pd.Series, source: str) -> None:
                         **_row_ref(source, i))
 
 
-class ForecastDataModule(TaskDataModule):
-    """Train/val/test windows over one (multivariate) series, scaled with training statistics.
+@dataclass
+class ForecastState(DataState):
+    """What a trained forecaster keeps from its training series: the columns it reads (targets first,
+    then covariates), the scaler fit on the training rows, the season and MASE scale of the metrics, and
+    the time column's frequency (for the time stamps of forecasts)."""
 
-    ``info`` is the data state a trained model needs (columns, scaler, season, MASE scale); it is
-    saved in checkpoints so predictions and evaluation never re-read the training data.
-    """
+    VERSION = 1
+    time_column: str | None
+    targets: list[str]
+    covariates: list[str]
+    mean: list[float]
+    std: list[float]
+    season: int
+    mase_scale: list[float]
+    freq: str | None
+
+    @classmethod
+    def upgrade(cls, saved: dict[str, Any], version: int) -> dict[str, Any]:
+        if version == 0:  # the flat ``info`` dict: these fields, and "source" and "last_time", which nothing read
+            return {k: v for k, v in saved.items() if k not in ("source", "last_time")}
+        return super().upgrade(saved, version)
+
+    @property
+    def columns(self) -> list[str]:
+        return self.targets + self.covariates
+
+
+class ForecastDataModule(TaskDataModule):
+    """Train/val/test windows over one (multivariate) series, scaled with training statistics; a test
+    series alone (``--evaluate``) is read with the trained run's columns and scaler, all of it as test."""
 
     collate_fn = staticmethod(batch_identity)
-
-    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate_all: bool = False):
-        super().__init__(cfg)
-        self.info = info
-        self.evaluate_all = evaluate_all
-        self.series: torch.Tensor | None = None
-        self.values: np.ndarray | None = None
-        self.times: pd.Series | None = None
-
-    # --- data state kept in checkpoints ------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return dict(self.info or {})
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.info = dict(state)
-
-    @property
-    def targets(self) -> list[str]:
-        return self.info["targets"]
-
-    @property
-    def scaler(self) -> Scaler:
-        return Scaler(np.asarray(self.info["mean"]), np.asarray(self.info["std"]))
-
-    # --- reading ---------------------------------------------------------------------------------------
-    def read_frame(self) -> tuple[pd.DataFrame, str]:
-        source = self.cfg.options.data
-        if source == COSINE:
-            return cosine_wave(), COSINE
-        return read_table(source), source
+    State = ForecastState
+    state: ForecastState | None
+    series: torch.Tensor | None = None
+    values: np.ndarray | None = None
+    times: pd.Series | None = None
 
     def load(self) -> None:
         opts = self.cfg.options
-        frame, source = self.read_frame()
-        if self.info is not None:  # evaluation: the trained run decides the columns
-            time_col = self.info["time_column"] if self.info["time_column"] in frame.columns else None
-            for col in self.info["targets"] + self.info["covariates"]:
-                if col not in frame.columns:
-                    raise DataError(source, f"missing column '{col}' that the model was trained on; columns "
-                                            f"are: {', '.join(map(str, frame.columns))}")
-            targets, covariates = self.info["targets"], self.info["covariates"]
-        else:
-            time_col, targets, covariates = select_columns(frame, opts, source)
-        columns = targets + covariates
-        values = numeric_values(frame, columns, source, opts.missing)
-        times = frame[time_col].astype(str).reset_index(drop=True) if time_col else None
-        if times is not None:
-            check_time_order(times, source)
-        self.values, self.times = values, times
-        n_rows = len(values)
+        frame, source = read_series(opts.data)
+        time_col, targets, covariates = select_columns(frame, opts, source)
+        values = self._read(frame, source, time_col, targets + covariates)
         lookback, horizon = opts.lookback, opts.horizon
+        n_train, n_val, n_test = parse_split(opts.split, len(values))
+        if n_train < lookback + horizon:
+            raise DataError(source, f"series too short: {n_train} training rows, but lookback {lookback} + "
+                                    f"horizon {horizon} need at least {lookback + horizon}; use a smaller "
+                                    f"--lookback/--horizon or a larger training --split")
+        if n_val < horizon:
+            raise DataError(source, f"validation split has {n_val} rows, fewer than the horizon {horizon}")
+        train = values[:n_train]
+        scaler = Scaler.fit(train) if opts.scaler == "standard" else Scaler.identity(values.shape[1])
+        season = opts.season or (infer_season(self.times.to_numpy()) if self.times is not None else 1)
+        self.state = ForecastState(time_col, targets, covariates, scaler.mean.tolist(), scaler.std.tolist(),
+                                   int(season), mase_scale(train[:, :len(targets)], season).tolist(),
+                                   _freq(self.times))
+        self.train_set, val, self.test_set = self._windows(source, values, (0, n_train),
+                                                           (n_train, n_train + n_val),
+                                                           (n_train + n_val, n_train + n_val + n_test))
+        self.val_set = val or self.test_set
 
-        if self.evaluate_all:
-            bounds = {"test": (0, n_rows)}
-        else:
-            n_train, n_val, n_test = parse_split(opts.split, n_rows)
-            bounds = {"train": (0, n_train), "val": (n_train, n_train + n_val),
-                      "test": (n_train + n_val, n_train + n_val + n_test)}
-            if n_train < lookback + horizon:
-                raise DataError(source, f"series too short: {n_train} training rows, but lookback {lookback} + "
-                                        f"horizon {horizon} need at least {lookback + horizon}; use a smaller "
-                                        f"--lookback/--horizon or a larger training --split")
-            if n_val < horizon:
-                raise DataError(source, f"validation split has {n_val} rows, fewer than the horizon {horizon}")
-        if self.info is None:
-            n_train = bounds["train"][1]
-            scaler = (Scaler.fit(values[:n_train]) if opts.scaler == "standard"
-                      else Scaler.identity(values.shape[1]))
-            season = opts.season or (infer_season(times.to_numpy()) if times is not None else 1)
-            self.info = {
-                "source": source, "time_column": time_col, "targets": targets, "covariates": covariates,
-                "mean": scaler.mean.tolist(), "std": scaler.std.tolist(), "season": int(season),
-                "mase_scale": mase_scale(values[:n_train, :len(targets)], season).tolist(),
-                "last_time": times.iloc[-1] if times is not None else None,
-                "freq": _freq(times),
-            }
-        scaled = scale_checked(values, self.scaler.mean, self.scaler.std, columns, source)
+    def load_test(self, data: str) -> None:
+        frame, source = read_series(data)
+        state = self.state
+        for col in state.columns:
+            if col not in frame.columns:
+                raise DataError(source, f"missing column '{col}' that the model was trained on; columns "
+                                        f"are: {', '.join(map(str, frame.columns))}")
+        time_col = state.time_column if state.time_column in frame.columns else None
+        values = self._read(frame, source, time_col, state.columns)
+        [self.test_set] = self._windows(source, values, (0, len(values)))
+        if self.test_set is None:
+            lookback, horizon = self.cfg.options.lookback, self.cfg.options.horizon
+            raise DataError(source, f"series too short: {len(values)} rows, but lookback {lookback} + horizon "
+                                    f"{horizon} need at least {lookback + horizon}")
+
+    def _read(self, frame: pd.DataFrame, source: str, time_col: str | None, columns: list[str]) -> np.ndarray:
+        """The columns' values, checked (and their time column's order); keeps them and the times."""
+        self.values = numeric_values(frame, columns, source, self.cfg.options.missing)
+        self.times = frame[time_col].astype(str).reset_index(drop=True) if time_col else None
+        if self.times is not None:
+            check_time_order(self.times, source)
+        return self.values
+
+    def _windows(self, source: str, values: np.ndarray, *spans: tuple[int, int]) -> list[WindowDataset | None]:
+        """The values scaled with the state's statistics, and the windows of each span of rows (None
+        where a span is too short for one)."""
+        state, opts = self.state, self.cfg.options
+        scaled = scale_checked(values, state.mean, state.std, state.columns, source)
         self.series = torch.tensor(scaled, dtype=torch.float32)
-        made = {}
-        for name, (start, end) in bounds.items():
-            origins = window_origins(start, end, lookback, horizon)
-            made[name] = WindowDataset(self.series, origins, lookback, horizon, len(targets)) if len(origins) else None
-        if self.evaluate_all and made["test"] is None:
-            raise DataError(source, f"series too short: {n_rows} rows, but lookback {lookback} + horizon {horizon} "
-                                    f"need at least {lookback + horizon}")
-        self.train_set = made.get("train")
-        self.val_set = made.get("val") or made["test"]
-        self.test_set = made["test"]
+        made = []
+        for start, end in spans:
+            origins = window_origins(start, end, opts.lookback, opts.horizon)
+            made.append(WindowDataset(self.series, origins, opts.lookback, opts.horizon, len(state.targets))
+                        if len(origins) else None)
+        return made
 
 
 def mase_scale(train_values: np.ndarray, season: int) -> np.ndarray:

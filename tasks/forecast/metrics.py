@@ -7,13 +7,16 @@ so they are synchronised across DDP processes like any torchmetrics metric.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import torch
 from torch.utils.data import DataLoader
 from torchmetrics import Metric
 
 from suite.data.series import WindowDataset, batch_identity
+
+if TYPE_CHECKING:
+    from .data import ForecastState
 
 
 class ForecastErrors(Metric):
@@ -80,12 +83,12 @@ def seasonal_naive(season: int) -> Predictor:
     return predict
 
 
-def score(predictor: Predictor, dataset: WindowDataset | None, info: dict, batch_size: int = 1024
+def score(predictor: Predictor, dataset: WindowDataset | None, state: ForecastState, batch_size: int = 1024
           ) -> dict[str, float]:
     if dataset is None or len(dataset) == 0:
         return {}
     # computed by one process after training: no synchronisation with other DDP ranks
-    metric = ForecastErrors(info["mean"], info["std"], info["mase_scale"], sync_on_compute=False)
+    metric = ForecastErrors(state.mean, state.std, state.mase_scale, sync_on_compute=False)
     loader = DataLoader(dataset, batch_size=batch_size, collate_fn=batch_identity)
     for x, y, origins in loader:
         metric.update(predictor(x, origins, dataset), y)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -15,6 +15,9 @@ from suite.config import BackboneConfig, RunConfig
 from suite.task import TaskModule
 
 from .metrics import ForecastErrors
+
+if TYPE_CHECKING:
+    from .data import ForecastState
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.smooth_l1_loss}
 
@@ -127,11 +130,11 @@ class SegmentForecaster(nn.Module):
 class ForecastModule(TaskModule):
     """Windows in, multi-step forecasts out, all in the scaled space; metrics also in original units."""
 
-    def __init__(self, cfg: RunConfig, info: dict[str, Any]):
+    def __init__(self, cfg: RunConfig, state: ForecastState):
         super().__init__(cfg)
         opts = cfg.options
-        self.info = dict(info)
-        targets, covariates = len(info["targets"]), len(info["covariates"])
+        self.state = state
+        targets, covariates = len(state.targets), len(state.covariates)
         if opts.model == "segment":
             self.net = SegmentForecaster(targets, covariates, opts.lookback, opts.horizon, opts.segment,
                                          cfg.backbone, opts.head_dropout, opts.channel_independent)
@@ -141,8 +144,8 @@ class ForecastModule(TaskModule):
         self.window_norm = opts.window_norm
         self.targets = targets
         self.loss_fn = LOSSES[opts.loss]
-        self.val_errors = ForecastErrors(info["mean"], info["std"], info["mase_scale"])
-        self.test_errors = ForecastErrors(info["mean"], info["std"], info["mase_scale"])
+        self.val_errors = ForecastErrors(state.mean, state.std, state.mase_scale)
+        self.test_errors = ForecastErrors(state.mean, state.std, state.mase_scale)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.window_norm == "none":

@@ -26,12 +26,12 @@ def stitched_test_forecast(model: ForecastModule, dm: ForecastDataModule, batch_
             preds.append(model(x.to(model.device)).cpu())
             trues.append(y)
             rows.append(origins[:, None] + torch.arange(horizon))
-    mean = np.asarray(dm.info["mean"][: dataset.targets])
-    std = np.asarray(dm.info["std"][: dataset.targets])
+    mean = np.asarray(dm.state.mean[: dataset.targets])
+    std = np.asarray(dm.state.std[: dataset.targets])
     unscale = lambda t: torch.cat(t).reshape(-1, dataset.targets).double().numpy() * std + mean  # noqa: E731
     index = torch.cat(rows).reshape(-1).numpy()
     times = dm.times.iloc[index].tolist() if dm.times is not None else None
-    return {"targets": dm.info["targets"], "row": index.tolist(), "time": times,
+    return {"targets": dm.state.targets, "row": index.tolist(), "time": times,
             "forecast": unscale(preds), "actual": unscale(trues)}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +18,7 @@ from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
 if TYPE_CHECKING:
     import numpy as np
 
-    from .data import ForecastDataModule
+    from .data import ForecastDataModule, ForecastState
     from .models import ForecastModule
 
 
@@ -63,25 +62,19 @@ class ForecastTask(Task):
     def model(self, cfg: RunConfig, datamodule: ForecastDataModule) -> ForecastModule:
         from .models import ForecastModule
 
-        return ForecastModule(cfg, datamodule.info)
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: ForecastDataModule, data: str) -> ForecastDataModule:
-        from .data import ForecastDataModule
-
-        options = dataclasses.replace(cfg.options, data=data)
-        return ForecastDataModule(dataclasses.replace(cfg, options=options), info=trained.info, evaluate_all=True)
+        return ForecastModule(cfg, datamodule.state)
 
     def baseline(self, datamodule: ForecastDataModule) -> Baseline:
         from .metrics import repeat_last, score, seasonal_naive
 
-        info = datamodule.info
+        state = datamodule.state
         splits = {"val": datamodule.val_set, "test": datamodule.test_set}
-        last = {split: score(repeat_last, ds, info) for split, ds in splits.items()}
+        last = {split: score(repeat_last, ds, state) for split, ds in splits.items()}
         others = {}
-        season = info["season"]
+        season = state.season
         if season > 1:
             naive = seasonal_naive(season)
-            others[f"seasonal_naive_{season}"] = {split: score(naive, ds, info) for split, ds in splits.items()}
+            others[f"seasonal_naive_{season}"] = {split: score(naive, ds, state) for split, ds in splits.items()}
         return Baseline("repeat_last", last["val"], last["test"], others)
 
     # --- interactive prediction --------------------------------------------------------------------
@@ -96,10 +89,10 @@ class ForecastTask(Task):
 
         from .data import future_times, scale_checked
 
-        info, opts = model.info, model.cfg.options
-        targets, covariates = info["targets"], info["covariates"]
+        state, opts = model.state, model.cfg.options
+        targets, covariates = state.targets, state.covariates
         source, origin = split_origin(raw_input)
-        values, times = self._history(source, info)
+        values, times = self._history(source, state)
         rows = len(values)
         if origin is not None:
             if not -rows <= origin <= rows:
@@ -116,8 +109,8 @@ class ForecastTask(Task):
             raise UserError("--predict-steps beyond the horizon forecasts recursively, which needs future "
                             "covariates; this model uses covariates, so ask for at most "
                             f"{opts.horizon} steps")
-        mean, std = np.asarray(info["mean"]), np.asarray(info["std"])
-        scaled = scale_checked(history[-opts.lookback:], mean, std, targets + covariates, source,
+        mean, std = np.asarray(state.mean), np.asarray(state.std)
+        scaled = scale_checked(history[-opts.lookback:], mean, std, state.columns, source,
                                first_row=origin - opts.lookback)
         window = torch.tensor(scaled, dtype=torch.float32)
         pieces = []
@@ -128,7 +121,8 @@ class ForecastTask(Task):
                 step = model(window[None])[0]  # (H, T)
                 pieces.append(step)
                 made += len(step)
-                window = torch.cat([window[len(step):], step], dim=0)  # recursive beyond the horizon
+                if made < steps:  # recursive beyond the horizon (only without covariates, checked above)
+                    window = torch.cat([window[len(step):], step], dim=0)
         forecast = torch.cat(pieces)[:steps].double().numpy() * std[: len(targets)] + mean[: len(targets)]
         last_time = times[-1] if times else None
         return {
@@ -136,30 +130,28 @@ class ForecastTask(Task):
             "steps": steps,
             "origin": origin,
             "rows": rows,
-            "time": future_times(last_time, info.get("freq"), steps),
+            "time": future_times(last_time, state.freq, steps),
             "forecast": {col: forecast[:, j].tolist() for j, col in enumerate(targets)},
             "history": {col: history[-opts.lookback:, j].tolist() for j, col in enumerate(targets)},
             "actual": {col: future[:steps, j].tolist() for j, col in enumerate(targets)},
         }
 
-    def _history(self, raw_input: str, info: dict[str, Any]) -> tuple[np.ndarray, list[str] | None]:
+    def _history(self, raw_input: str, state: ForecastState) -> tuple[np.ndarray, list[str] | None]:
         """The values to forecast from: inline numbers (one column), 'cosine', or a table file."""
-        from suite.data.sources import read_table
+        from .data import numeric_values, parse_inline_series, read_series
 
-        from .data import cosine_wave, numeric_values, parse_inline_series
-
-        columns = info["targets"] + info["covariates"]
+        columns = state.columns
         values = parse_inline_series(raw_input)
         if values is not None:
             if len(columns) != 1:
                 raise UserError(f"--predict: the model reads {len(columns)} columns ({', '.join(columns)}); "
                                 "give a file with those columns")
             return values[:, None], None
-        frame, source = (cosine_wave(), COSINE) if raw_input == COSINE else (read_table(raw_input), raw_input)
+        frame, source = read_series(raw_input)
         missing = [c for c in columns if c not in frame.columns]
         if missing:
             raise DataError(source, f"missing column(s) {', '.join(missing)} that the model was trained on")
-        time_col = info.get("time_column")
+        time_col = state.time_column
         times = frame[time_col].astype(str).tolist() if time_col in frame.columns else None
         return numeric_values(frame, columns, source, "reject"), times
 

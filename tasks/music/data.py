@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from torch.utils.data import Dataset
 
 from suite.config import RunConfig
 from suite.data.paths import FOLDER, MISSING, path_kind
+from suite.data.state import DataState
 from suite.errors import DataError
 from suite.task import TaskDataModule
 
@@ -71,9 +73,6 @@ class PieceDataset(Dataset):
             return torch.from_numpy(roll_to_events(roll))
         return torch.from_numpy(roll.astype(np.float32))
 
-    def steps(self) -> int:
-        return sum(len(r) for r in self.rolls)
-
 
 def collate_pieces(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(inputs, targets, lengths): inputs are the targets one step late, the start symbol first."""
@@ -87,52 +86,74 @@ def collate_pieces(items: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tenso
     return inputs, targets, lengths
 
 
+@dataclass
+class MusicState(DataState):
+    """How the training pieces were read and what the network reads and writes: the run's options
+    themselves, as nothing is fitted to the data (the keyboard and the event tokens are fixed)."""
+
+    VERSION = 1
+    representation: str  # frames or events
+    step: str  # the time step's name (STEPS); music is written at it
+    transpose: str  # none or common: how other pieces are read for --evaluate
+
+    @classmethod
+    def of(cls, opts) -> MusicState:
+        return cls(opts.representation, opts.step, opts.transpose)
+
+    @property
+    def step_ql(self) -> float:
+        return STEPS[self.step]
+
+    @classmethod
+    def upgrade(cls, saved: dict[str, Any], version: int) -> dict[str, Any]:
+        if version == 0:  # {"info": {...}}: these fields, step_ql and the run's piece and step counts (unread)
+            return saved["info"] if isinstance(saved.get("info"), dict) else {}
+        return super().upgrade(saved, version)
+
+
 class MusicDataModule(TaskDataModule):
     collate_fn = staticmethod(collate_pieces)
+    State = MusicState
 
-    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate: bool = False):
-        super().__init__(cfg)
-        opts = cfg.options
-        self.evaluate = evaluate
-        self.info: dict[str, Any] = dict(info) if info else {
-            "representation": opts.representation, "step": opts.step, "step_ql": STEPS[opts.step],
-            "transpose": opts.transpose}
+    def __init__(self, cfg: RunConfig, state: MusicState | None = None, test_data: str | None = None):
+        # the state is the options, so a model can be built before (or without) reading any data
+        super().__init__(cfg, state or MusicState.of(cfg.options), test_data)
         self.rolls: dict[str, list[np.ndarray]] = {}
+
+    def _read(self, opts, evaluate: bool = False) -> tuple[Collection, dict[str, list[np.ndarray]]]:
+        collection = read_collection(opts, evaluate=evaluate)
+        report_skipped(collection)
+        rolls = {split: [p.roll for p in collection.splits.get(split) or []] for split in ("train", "valid", "test")}
+        if self.state.transpose == "common":
+            rolls = {k: [transpose(r, common_key_shift(r)) for r in v] for k, v in rolls.items()}
+        return collection, rolls
 
     def load(self) -> None:
         opts = self.cfg.options
-        collection = read_collection(opts, evaluate=self.evaluate)
-        report_skipped(collection)
-        rolls = {split: [p.roll for p in collection.splits.get(split) or []] for split in ("train", "valid", "test")}
-        if self.info["transpose"] == "common":
-            rolls = {k: [transpose(r, common_key_shift(r)) for r in v] for k, v in rolls.items()}
-        if self.evaluate:  # a test set: a roll file's test split, else validation, else everything; a folder whole
-            chosen = next((k for k in ("test", "valid") if rolls[k]), None)
-            test = rolls[chosen] if chosen else rolls["train"]
-            if not test:
-                raise DataError(opts.data, "no pieces to evaluate")
-            self.test_split = (chosen or "all pieces") if collection.has_splits or opts.data == BACH else "all pieces"
-            rolls = {"train": rolls["train"] or test, "valid": test, "test": test}
+        _, rolls = self._read(opts)
         if not rolls["train"]:
             raise DataError(opts.data, "no training pieces")
         if not rolls["valid"]:
             raise DataError(opts.data, "no validation pieces (a single file has no split: give a folder, "
                                        "a JSON/.mat file with train/valid/test, or 'bach')")
         self.rolls = rolls
-        events = self.info["representation"] == "events"
+        events = self.state.representation == "events"
         self.train_set = PieceDataset(rolls["train"], events, opts.augment, self.cfg.train.seed)
         self.val_set = PieceDataset(rolls["valid"], events)
         self.test_set = PieceDataset(rolls["test"], events) if rolls["test"] else None
-        self.info["pieces"] = {k: len(v) for k, v in rolls.items()}
-        self.info["steps"] = {k: int(sum(len(r) for r in v)) for k, v in rolls.items() if v}
+
+    def load_test(self, data: str) -> None:
+        """A roll file's test split, else validation, else everything; a folder or score file whole; the
+        corpus' fixed test split. The baselines fit the file's training split, else the test pieces."""
+        collection, rolls = self._read(replace(self.cfg.options, data=data), evaluate=True)
+        chosen = next((k for k in ("test", "valid") if rolls[k]), None)
+        test = rolls[chosen] if chosen else rolls["train"]
+        if not test:
+            raise DataError(data, "no pieces to evaluate")
+        self.test_split = (chosen or "all pieces") if collection.has_splits or data == BACH else "all pieces"
+        self.rolls = {"train": rolls["train"] or test, "valid": test, "test": test}
+        self.test_set = PieceDataset(test, self.state.representation == "events")
 
     def sizes(self) -> dict[str, int]:
-        sizes = super().sizes()
-        sizes.update({f"{k}_steps": v for k, v in self.info.get("steps", {}).items()})
-        return sizes
-
-    def state_dict(self) -> dict[str, Any]:
-        return {"info": {k: v for k, v in self.info.items()}}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.info = dict(state["info"])
+        steps = {f"{k}_steps": int(sum(len(r) for r in v)) for k, v in self.rolls.items() if v}
+        return {**super().sizes(), **steps}

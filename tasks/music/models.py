@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -12,6 +10,7 @@ from suite.backbones import RecurrentBackbone
 from suite.config import RunConfig
 from suite.task import TaskModule
 
+from .data import MusicState
 from .encoding import START, VOCAB
 from .metrics import FrameAccuracy
 from .nade import NADE
@@ -23,11 +22,11 @@ EVENT_EMBEDDING = 64
 class MusicModule(TaskModule):
     """Reads step t-1 (nothing before the first step) and gives the distribution of step t."""
 
-    def __init__(self, cfg: RunConfig, info: dict[str, Any]):
+    def __init__(self, cfg: RunConfig, state: MusicState):
         super().__init__(cfg)
         opts = cfg.options
-        self.info = info
-        self.events = info["representation"] == "events"
+        self.state = state
+        self.events = state.representation == "events"
         if self.events:
             self.embed = nn.Embedding(VOCAB + 1, EVENT_EMBEDDING)
             input_size = EVENT_EMBEDDING

@@ -162,19 +162,3 @@ def read_mat_rolls(path: Path, need_train: bool = True) -> Collection:
                 skipped.append(f"{path.name}: {where}: no notes")
     return Collection(str(path), splits, True, skipped)
 
-
-def assign_splits(pieces: list[Piece], fractions: tuple[float, float, float]) -> dict[str, list[Piece]]:
-    """A fixed shuffled assignment (independent of the training seed), so runs share their test set."""
-    order = np.random.default_rng(0).permutation(len(pieces))
-    n = len(pieces)
-    n_val = int(round(fractions[1] * n))
-    n_test = int(round(fractions[2] * n))
-    if n >= 3:  # a requested split gets at least one piece
-        n_val = max(n_val, 1) if fractions[1] > 0 else 0
-        n_test = max(n_test, 1) if fractions[2] > 0 else 0
-    n_train = n - n_val - n_test
-    if n_train < 1:
-        raise DataError("options.split", f"{n} piece(s) are too few to split {fractions}")
-    chosen = [pieces[i] for i in order]
-    return {"train": chosen[:n_train], "valid": chosen[n_train:n_train + n_val],
-            "test": chosen[n_train + n_val:] if n_test else []}

@@ -14,10 +14,11 @@ import numpy as np
 
 from suite.data.cache import cache_dir, files_key
 from suite.data.paths import files_under
+from suite.data.splits import seeded_holdout
 from suite.errors import DataError
 
 from .config import STEPS
-from .rolls import HIGH, KEYS, LOW, Collection, Piece, assign_splits
+from .rolls import HIGH, KEYS, LOW, SPLITS, Collection, Piece
 
 SCORE_SUFFIXES = (".mid", ".midi", ".xml", ".musicxml", ".mxl", ".abc", ".krn")
 #: bump when the conversion below changes what a roll holds: every cached roll is then re-made
@@ -240,8 +241,11 @@ def read_music21_source(source: str, step: str, fractions, max_files: int = 0, w
         splits = {"train": [], "valid": [], "test": pieces}
     elif len(files) == 1 and not chorales:
         splits = {"train": pieces, "valid": [], "test": []}
-    else:
-        splits = assign_splits(pieces, fractions)
+    else:  # a fixed seed, not the training seed: every run of the source shares its test set
+        train, held = seeded_holdout(len(pieces), fractions[1:], seed=0)
+        if not train:
+            raise DataError("options.split", f"{len(pieces)} piece(s) are too few to split {fractions}")
+        splits = dict(zip(SPLITS, ([pieces[i] for i in part] for part in [train, *held])))
     return Collection(source, splits, False, skipped, dropped)
 
 

@@ -73,21 +73,14 @@ class MusicTask(Task):
     def model(self, cfg: RunConfig, datamodule: MusicDataModule) -> MusicModule:
         from .models import MusicModule
 
-        return MusicModule(cfg, datamodule.info)
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: MusicDataModule, data: str) -> MusicDataModule:
-        require_music_libraries()
-        from .data import MusicDataModule
-
-        options = dataclasses.replace(cfg.options, data=data)
-        return MusicDataModule(dataclasses.replace(cfg, options=options), info=trained.info, evaluate=True)
+        return MusicModule(cfg, datamodule.state)
 
     def baseline(self, datamodule: MusicDataModule) -> Baseline:
         from .metrics import KeyFrequency, RepeatPrevious, TokenBigram, TokenUnigram
 
         rolls = datamodule.rolls
         test = rolls["test"] or rolls["valid"]
-        if datamodule.info["representation"] == "events":
+        if datamodule.state.representation == "events":
             main, other = TokenBigram(rolls["train"]), TokenUnigram(rolls["train"])
         else:
             main, other = RepeatPrevious(rolls["train"]), KeyFrequency(rolls["train"])
@@ -108,7 +101,7 @@ class MusicTask(Task):
         from .generate import generate, parse_primer
         from .rolls import steps_from_roll
 
-        opts, info = model.cfg.options, model.info
+        opts, state = model.cfg.options, model.state
         primer_text, length, temperature, seed, pieces = raw_input, opts.length, opts.temperature, opts.gen_seed, opts.pieces
         request = _json_request(raw_input)
         if request is not None:  # the window's request: held to the bounds of the options it overrides
@@ -117,13 +110,13 @@ class MusicTask(Task):
             seed = _request_number(request, "seed", seed, "gen_seed", int)
             pieces = _request_number(request, "pieces", pieces, "pieces", int)
             temperature = _request_number(request, "temperature", temperature, "temperature", float)
-        primer = parse_primer(primer_text, info["step_ql"])
+        primer = parse_primer(primer_text, state.step_ql)
         rolls = generate(model, primer, length, temperature, seed, pieces)  # it checks the bounds
         steps = [steps_from_roll(r) for r in rolls]
-        return {"steps": steps[0], "primer_steps": len(primer), "step": info["step"],
-                "quarter_length": info["step_ql"], "bpm": opts.bpm, "temperature": float(temperature),
+        return {"steps": steps[0], "primer_steps": len(primer), "step": state.step,
+                "quarter_length": state.step_ql, "bpm": opts.bpm, "temperature": float(temperature),
                 "seed": seed, "musicxml": opts.musicxml, "pieces": [{"steps": s} for s in steps],
-                "file": _scratch_midi(rolls[0], info["step_ql"], opts.bpm)}
+                "file": _scratch_midi(rolls[0], state.step_ql, opts.bpm)}
 
     def save_prediction(self, output: dict[str, Any], path: Path) -> list[str]:
         """.mid/.midi (with MusicXML beside it if asked) or .musicxml/.xml: one file per piece
@@ -160,9 +153,9 @@ class MusicTask(Task):
         from .generate import generate, parse_primer
         from .scores import write_score
 
-        opts, info = model.cfg.options, model.info
-        roll = generate(model, parse_primer("-", info["step_ql"]), opts.length, opts.temperature, opts.gen_seed)[0]
-        write_score(roll, info["step_ql"], run_dir / "sample.mid", opts.bpm)
+        opts, step_ql = model.cfg.options, model.state.step_ql
+        roll = generate(model, parse_primer("-", step_ql), opts.length, opts.temperature, opts.gen_seed)[0]
+        write_score(roll, step_ql, run_dir / "sample.mid", opts.bpm)
         return ["sample.mid"]
 
     def render_prediction(self, output: dict[str, Any]) -> str:

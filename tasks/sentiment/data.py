@@ -2,13 +2,16 @@
 
 Texts are tokenised and numericalised once in ``load()``; the dataset holds one id tensor per text and
 batches are padded only to their longest member, with lengths for packing. The vocabulary and class
-names live in ``state_dict()`` so a trained run reads new text exactly as it read its training data.
+names are the run's ``SentimentState``, saved in its checkpoints, so a trained run reads new text exactly
+as it read its training data.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -16,6 +19,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from suite.config import RunConfig
+from suite.data.splits import seeded_holdout
+from suite.data.state import DataState, StateError
 from suite.data.text import (Vocabulary, batched_loader, bucketed_loader, distributed_sampler, load_word_vectors,
                              pad_batch, tokenize, truncate)
 from suite.errors import ConfigError, DataError
@@ -103,128 +108,115 @@ def canonical_label(value: Any, source: str, line: int) -> Any:
     return text
 
 
-class SentimentDataModule(TaskDataModule):
-    """Reads ``options.data``; builds the vocabulary and classes on the training split only."""
+@dataclass
+class SentimentState(DataState):
+    """What training learnt from its data: the vocabulary, the classes and how often each came."""
 
-    def __init__(self, cfg: RunConfig, state: dict[str, Any] | None = None, evaluate_only: bool = False):
-        super().__init__(cfg)
-        self.opts = cfg.options
-        self.vocab: Vocabulary | None = None
-        self.classes: list[str] = []
-        self.label_values: list[Any] = []
-        self.vectors: torch.Tensor | None = None
-        self.vectors_found = 0
-        self.evaluate_only = evaluate_only
-        self.truncated: dict[str, int] = {}
-        self.class_counts: list[int] = []
-        if state:
-            self.load_state_dict(state)
+    VERSION = 1
+    vocab: list[str]  # the tokens by index, <pad> and <unk> first
+    classes: list[str]  # the class names, in the order of label_values
+    label_values: list[int | str]  # the sorted label values of the training data (canonical_label's)
+    class_counts: list[int] = field(default_factory=list)  # per class, in the training split
+    vector_dim: int | None = None  # the width of the --embeddings vectors (None: --embedding-dim)
 
-    # --- the state a trained model needs -----------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"vocab": self.vocab.state_dict() if self.vocab else None, "classes": list(self.classes),
-                "label_values": list(self.label_values), "class_counts": list(self.class_counts)}
+    def __post_init__(self):
+        try:  # derived, not a field (so not saved); a damaged saved vocabulary is refused here
+            self.vocabulary = Vocabulary(self.vocab)
+        except ValueError as exc:
+            raise StateError(f"field 'vocab': {exc}") from None
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.vocab = Vocabulary.from_state(state["vocab"]) if state.get("vocab") else None
-        self.classes = list(state["classes"])
-        self.label_values = list(state["label_values"])
-        self.class_counts = list(state.get("class_counts") or [])
+    @classmethod
+    def upgrade(cls, saved: dict[str, Any], version: int) -> dict[str, Any]:
+        if version == 0:  # {"vocab": {"itos": [...]}, "classes", "label_values"[, "class_counts"]}
+            vocab = saved.get("vocab")
+            return {**saved, "vocab": vocab["itos"]} if isinstance(vocab, dict) and "itos" in vocab else saved
+        return super().upgrade(saved, version)
 
     @property
     def majority(self) -> int:
         """The training split's most frequent class."""
         return max(range(len(self.class_counts)), key=self.class_counts.__getitem__)
 
-    @property
-    def num_classes(self) -> int:
-        return len(self.classes)
 
-    @property
-    def preprocessor(self) -> TextPreprocessor:
-        return TextPreprocessor(self.opts, self.vocab)
+def stratified_order(labels: list[Any], seed: int) -> list[int]:
+    """A seeded order that interleaves the classes, so any prefix (--limit) keeps their proportions."""
+    g = torch.Generator().manual_seed(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_label.setdefault(str(label), []).append(i)
+    keyed = []
+    for members in by_label.values():
+        perm = torch.randperm(len(members), generator=g).tolist()
+        keyed += [((rank + 0.5) / len(members), members[j]) for rank, j in enumerate(perm)]
+    return [i for _, i in sorted(keyed)]
 
-    # --- reading -----------------------------------------------------------------------------------
+
+class SentimentDataModule(TaskDataModule):
+    """Reads ``options.data``; builds the vocabulary and classes on the training split only."""
+
+    State = SentimentState
+
+    def __init__(self, cfg: RunConfig, state: SentimentState | None = None, test_data: str | None = None):
+        super().__init__(cfg, state, test_data)
+        self.opts = cfg.options
+        self.vectors: torch.Tensor | None = None
+        self.vectors_found = 0
+        self.truncated: dict[str, int] = {}
+
     def load(self) -> None:
-        if self.evaluate_only:  # the data is a test set: a folder needs no training file beside it
-            spec = find_test_source(self.opts.data)
-            test = read_split(spec, self.opts)
-            if isinstance(spec, Path):  # --evaluate's report says which file of a folder it scored
-                self.test_split = spec.name
-            self.train_set = None
-            self.val_set = self.test_set = self._encode(test, "test", self._targets(test))
-            return
-        sources = find_sources(self.opts.data)
+        opts = self.opts
+        sources = find_sources(opts.data)
         hub = isinstance(sources["train"], tuple)
-        train = read_split(sources["train"], self.opts)
+        train = read_split(sources["train"], opts)
         if len(train) == 0:
-            raise DataError(self.opts.data, "no training examples")
+            raise DataError(opts.data, "no training examples")
         splits: dict[str, Examples] = {}
         for split in ("val", "test"):
             if split in sources:
                 try:
-                    splits[split] = read_split(sources[split], self.opts)
+                    splits[split] = read_split(sources[split], opts)
                 except DataError:
                     if not hub:  # a Hub dataset may simply lack the split
                         raise
-        if self.opts.limit and len(train) > self.opts.limit:
-            train = train.subset(self._stratified_order(train)[: self.opts.limit])
+        if opts.limit and len(train) > opts.limit:
+            train = train.subset(stratified_order(train.labels, self.cfg.train.seed)[: opts.limit])
         # every training row is checked (labels, then words) before any is set aside for validation
         train.labels = [canonical_label(v, *w) for v, w in zip(train.labels, train.where)]
-        pre = TextPreprocessor(self.opts)
-        train.tokens = self._tokens(train, pre)
-        if "val" not in splits:
-            train, splits["val"] = self._carve(train, self.opts.val_fraction)
-        self.label_values = sorted(set(train.labels), key=lambda v: (isinstance(v, str), v))
-        if len(self.label_values) < 2:
-            raise DataError(train.where[0][0], f"the training data has one class only ({self.label_values})")
-        self.classes = class_names_for(self.label_values, self.opts.label_names)
-        train_tokens = train.tokens
-        max_size = self.opts.max_vocab or None
-        self.vocab = Vocabulary.build(train_tokens, min_freq=self.opts.min_freq, max_size=max_size)
-        if self.opts.embeddings:
-            self.vectors, self.vectors_found = load_word_vectors(self.opts.embeddings, self.vocab,
-                                                                 seed=self.cfg.train.seed)
+        train.tokens = self._tokens(train, TextPreprocessor(opts))
+        if "val" not in splits:  # a seeded share of each class, so small sets keep their balance
+            kept, (val,) = seeded_holdout(len(train), [opts.val_fraction], self.cfg.train.seed,
+                                          strata=[str(label) for label in train.labels])
+            if not val or not kept:
+                raise DataError(opts.data, f"{len(train)} examples are too few to carve a validation split "
+                                           f"of {opts.val_fraction}")
+            train, splits["val"] = train.subset(kept), train.subset(val)
+        values = sorted(set(train.labels), key=lambda v: (isinstance(v, str), v))
+        if len(values) < 2:
+            raise DataError(train.where[0][0], f"the training data has one class only ({values})")
+        classes = class_names_for(values, opts.label_names)
+        vocab = Vocabulary.build(train.tokens, min_freq=opts.min_freq, max_size=opts.max_vocab or None)
+        if opts.embeddings:
+            self.vectors, self.vectors_found = load_word_vectors(opts.embeddings, vocab, seed=self.cfg.train.seed)
             if self.vectors_found == 0:
-                raise DataError(self.opts.embeddings, "none of the vocabulary's words has a vector in this file")
-        self.train_set = self._encode(train, "train", self._targets(train), train_tokens)
-        self.class_counts = torch.bincount(self.train_set.labels, minlength=len(self.classes)).tolist()
-        self.val_set = self._encode(splits["val"], "validation", self._targets(splits["val"]))
+                raise DataError(opts.embeddings, "none of the vocabulary's words has a vector in this file")
+        counts = Counter(train.labels)
+        self.state = SentimentState(vocab.itos, classes, values, [counts[v] for v in values],
+                                    None if self.vectors is None else self.vectors.shape[1])
+        self.train_set = self._encode(train, "train", train.tokens)
+        self.val_set = self._encode(splits["val"], "validation")
         if "test" in splits:
-            self.test_set = self._encode(splits["test"], "test", self._targets(splits["test"]))
+            self.test_set = self._encode(splits["test"], "test")
 
-    def _stratified_order(self, examples: Examples) -> list[int]:
-        """A seeded order that interleaves the classes, so any prefix keeps their proportions."""
-        g = torch.Generator().manual_seed(self.cfg.train.seed)
-        by_label: dict[Any, list[int]] = {}
-        for i, label in enumerate(examples.labels):
-            by_label.setdefault(str(label), []).append(i)
-        keyed = []
-        for members in by_label.values():
-            perm = torch.randperm(len(members), generator=g).tolist()
-            keyed += [((rank + 0.5) / len(members), members[j]) for rank, j in enumerate(perm)]
-        return [i for _, i in sorted(keyed)]
-
-    def _carve(self, train: Examples, fraction: float) -> tuple[Examples, Examples]:
-        """A seeded validation share of each class (stratified, so small sets keep their balance)."""
-        g = torch.Generator().manual_seed(self.cfg.train.seed)
-        by_label: dict[str, list[int]] = {}
-        for i, label in enumerate(train.labels):
-            by_label.setdefault(str(label), []).append(i)
-        val: list[int] = []
-        for members in by_label.values():
-            perm = torch.randperm(len(members), generator=g).tolist()
-            share = max(1, int(round(len(members) * fraction))) if len(members) > 1 else 0
-            val += [members[j] for j in perm[:share]]
-        if not val or len(val) >= len(train):
-            raise DataError(self.opts.data, f"{len(train)} examples are too few to carve a validation split "
-                                            f"of {fraction}")
-        chosen = set(val)
-        return train.subset([i for i in range(len(train)) if i not in chosen]), train.subset(sorted(val))
+    def load_test(self, data: str) -> None:
+        spec = find_test_source(data)  # the test set alone: a folder needs no training file beside it
+        test = read_split(spec, self.opts)
+        if isinstance(spec, Path):  # --evaluate's report says which file of a folder it scored
+            self.test_split = spec.name
+        self.test_set = self._encode(test, "test")
 
     def _targets(self, examples: Examples) -> torch.Tensor:
-        index = {v: i for i, v in enumerate(self.label_values)}
-        known = ", ".join(map(str, self.label_values))
+        index = {v: i for i, v in enumerate(self.state.label_values)}
+        known = ", ".join(map(str, self.state.label_values))
         targets = []
         for value, (source, line) in zip(examples.labels, examples.where):
             label = canonical_label(value, source, line)
@@ -242,16 +234,16 @@ class SentimentDataModule(TaskDataModule):
             out.append(tokens)
         return out
 
-    def _encode(self, examples: Examples, split: str, targets: torch.Tensor,
-                tokens: list[list[str]] | None = None) -> TextLabelDataset:
-        pre = self.preprocessor
+    def _encode(self, examples: Examples, split: str, tokens: list[list[str]] | None = None) -> TextLabelDataset:
+        targets = self._targets(examples)
+        pre = TextPreprocessor(self.opts, self.state.vocabulary)
         tokens = tokens if tokens is not None else self._tokens(examples, pre)
         ids, cut = [], 0
         for toks in tokens:
             seq, was_cut = pre.ids(toks)
             cut += was_cut
             # a text of unknown words only keeps one <unk> so that it still has a length to pack
-            ids.append(torch.tensor(seq or [self.vocab.unk_index], dtype=torch.long))
+            ids.append(torch.tensor(seq or [Vocabulary.unk_index], dtype=torch.long))
         if cut:
             self.truncated[split] = cut
             # one line, in the style of the CLI's errors (a parent process reads stderr)

@@ -17,6 +17,8 @@ from suite.backbones import PackedRecurrence, PaddedRecurrence, glorot_linear_
 from suite.config import RunConfig
 from suite.task import TaskModule
 
+from .data import SentimentState, TextPreprocessor
+
 
 class WordDropout(nn.Module):
     """Zeroes whole token embeddings with probability ``p`` in training (rescaling the rest)."""
@@ -57,13 +59,14 @@ class Pooling(nn.Module):
 
 
 class SentimentModule(TaskModule):
-    def __init__(self, cfg: RunConfig, vocab_size: int, classes: list[str], vectors: torch.Tensor | None = None):
+    def __init__(self, cfg: RunConfig, state: SentimentState, vectors: torch.Tensor | None = None):
         super().__init__(cfg)
         opts = cfg.options
-        self.classes = list(classes)
+        self.classes = classes = list(state.classes)
+        self.preprocessor = TextPreprocessor(opts, state.vocabulary)  # how predict() reads new text
         self.binary = len(classes) == 2
-        dim = vectors.shape[1] if vectors is not None else opts.embedding_dim
-        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=0)
+        dim = state.vector_dim or opts.embedding_dim  # a word-vector file decides the width
+        self.embedding = nn.Embedding(len(state.vocab), dim, padding_idx=0)
         keras = cfg.backbone.init == "keras"
         if keras:  # Keras' Embedding default
             nn.init.uniform_(self.embedding.weight, -0.05, 0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,30 +50,25 @@ class SentimentTask(Task):
     def model(self, cfg: RunConfig, datamodule: SentimentDataModule) -> SentimentModule:
         from .models import SentimentModule
 
-        model = SentimentModule(cfg, len(datamodule.vocab), datamodule.classes, datamodule.vectors)
-        model.preprocessor = datamodule.preprocessor  # how predict() reads new text (not a weight)
-        return model
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: SentimentDataModule, data: str) -> SentimentDataModule:
-        from .data import SentimentDataModule
-
-        options = dataclasses.replace(cfg.options, data=data)
-        return SentimentDataModule(dataclasses.replace(cfg, options=options), state=trained.state_dict(),
-                                   evaluate_only=True)
+        return SentimentModule(cfg, datamodule.state, datamodule.vectors)
 
     # --- the naive reference -----------------------------------------------------------------------
-    def baseline(self, datamodule: SentimentDataModule) -> Baseline:
-        majority = datamodule.majority
-        name = f"majority class ({datamodule.classes[majority]})"
-        return Baseline(name, constant_scores(datamodule.val_set, majority, datamodule.num_classes),
-                        constant_scores(datamodule.test_set, majority, datamodule.num_classes))
+    def baseline(self, datamodule: SentimentDataModule) -> Baseline | None:
+        state = datamodule.state
+        if not state.class_counts:  # a state saved before the training counts were kept: no majority known
+            return None
+        classes = len(state.classes)
+        return Baseline(f"majority class ({state.classes[state.majority]})",
+                        constant_scores(datamodule.val_set, state.majority, classes),
+                        constant_scores(datamodule.test_set, state.majority, classes))
 
     def report(self, model: SentimentModule, datamodule: SentimentDataModule) -> dict[str, Any]:
+        classes = datamodule.state.classes
         return {
-            "classes": datamodule.classes,
-            "confusion_matrix": {"rows": "true class", "columns": "predicted class", "labels": datamodule.classes,
+            "classes": classes,
+            "confusion_matrix": {"rows": "true class", "columns": "predicted class", "labels": classes,
                                  "matrix": model.test_confusion},
-            "vocabulary_size": len(datamodule.vocab),
+            "vocabulary_size": len(datamodule.state.vocab),
             "truncated_texts": dict(datamodule.truncated),
             **({"pretrained_vectors_found": datamodule.vectors_found} if datamodule.vectors is not None else {}),
         }
@@ -84,7 +78,7 @@ class SentimentTask(Task):
             return []
         ds: TextLabelDataset = datamodule.test_set
         path = run_dir / "predictions.csv"
-        classes = datamodule.classes
+        classes = datamodule.state.classes
         with open(path, "w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(["row", "true", "predicted"] + [f"p_{c}" for c in classes])

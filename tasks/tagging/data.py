@@ -8,10 +8,10 @@ twenty times in a batch is encoded once), and the sentence lengths that the back
 from __future__ import annotations
 
 import math
-import random
 import sys
 import warnings
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -21,6 +21,8 @@ from torch.utils.data import DataLoader, Dataset
 from suite.config import RunConfig
 from suite.data.paths import FILE, FOLDER, MISSING, path_kind
 from suite.data.sources import looks_like_path
+from suite.data.splits import seeded_holdout
+from suite.data.state import DataState, StateError
 from suite.data.text import (EpochBatchSampler, LengthBucketSampler, Vocabulary, batched_loader, bucketed_loader,
                              load_word_vectors, pad_batch, vector_file_words)
 from suite.data.vectors import VectorSettings, cached_vectors
@@ -30,6 +32,38 @@ from suite.task import TaskDataModule
 from .conll import Sentence, find_splits, read_file, read_hub
 from .schemes import PREFIXES, convert, entity_types, looks_like_entities, scheme_tags, split_tag
 
+
+@dataclass
+class TaggingState(DataState):
+    """What a trained tagger learnt from its training data; it travels in checkpoints, so predictions and
+    --evaluate never re-read the training data."""
+
+    VERSION = 1
+    tags: list[str]                 # the model's outputs, in order
+    scheme: str                     # none, bio or bioes
+    crf: bool
+    words: list[str]                # the word vocabulary (its itos)
+    chars: list[str]                # the character vocabulary (its itos)
+    lowercase: bool
+    max_word_chars: int
+    word_dim: int
+    baseline_words: dict[str, str]  # the baseline: each training word form's most frequent tag,
+    baseline_default: str           # and the most frequent tag overall, for unknown words
+    aux_tags: list[str] = field(default_factory=list)  # --aux-data's tags; [] without it
+    trained_words: int | None = None  # --vector-words: words past this many have a fixed vector only
+    vector_dim: int = 0               # --vector-words: the fixed vector channel's width
+
+    @classmethod
+    def upgrade(cls, saved: dict[str, Any], version: int) -> dict[str, Any]:
+        if version != 0:
+            return super().upgrade(saved, version)
+        # version 0: {"info": {...}}, the vocabularies as {"itos": [...]}, the baseline as {"words", "default"}
+        info = saved.get("info")
+        if not isinstance(info, dict):
+            raise StateError("field 'info' is missing")
+        itos = {k: info[k].get("itos") for k in ("words", "chars") if isinstance(info.get(k), dict)}
+        baseline = info["baseline"] if isinstance(info.get("baseline"), dict) else {}
+        return {**info, **itos, **{f"baseline_{k}": v for k, v in baseline.items()}}
 
 
 class TagBatch(NamedTuple):
@@ -129,30 +163,22 @@ class MultiTaskSampler(EpochBatchSampler):
         return self.main.total_batches() + math.ceil(self.aux_per_epoch / self.batch_size)
 
 
-def seeded_split(sentences: list[Sentence], n: int, seed: int) -> tuple[list[Sentence], list[Sentence]]:
-    """``n`` sentences chosen at random (reproducibly, by ``seed``) and the rest, each in file order."""
-    order = list(range(len(sentences)))
-    random.Random(seed).shuffle(order)
-    chosen = set(order[:n])
-    return ([s for i, s in enumerate(sentences) if i in chosen],
-            [s for i, s in enumerate(sentences) if i not in chosen])
+def tagged_sentences(sentences: list[Sentence], state: TaggingState) -> TaggedSentences:
+    """Sentences read as the trained model's training sentences were."""
+    return TaggedSentences(sentences, Vocabulary(state.words), Vocabulary(state.chars),
+                           {t: i for i, t in enumerate(state.tags)}, state.lowercase, state.max_word_chars)
 
 
-def encode_sentences(tokens_list: list[list[str]], info: dict[str, Any]) -> TaggedSentences:
+def encode_sentences(tokens_list: list[list[str]], state: TaggingState) -> TaggedSentences:
     """Unlabelled sentences (for prediction) in the trained model's vocabularies."""
-    sentences = [Sentence(list(t), [info["tags"][0]] * len(t), 0) for t in tokens_list]
-    return TaggedSentences(sentences, Vocabulary.from_state(info["words"]), Vocabulary.from_state(info["chars"]),
-                           {t: i for i, t in enumerate(info["tags"])}, info["lowercase"], info["max_word_chars"])
+    return tagged_sentences([Sentence(list(t), [state.tags[0]] * len(t), 0) for t in tokens_list], state)
 
 
 class TaggingDataModule(TaskDataModule):
-    """``info`` is the data state a trained model needs (vocabularies, tags, scheme, baseline table); it
-    travels in checkpoints so predictions never re-read the training data."""
+    State = TaggingState
 
-    def __init__(self, cfg: RunConfig, info: dict[str, Any] | None = None, evaluate: str | None = None):
-        super().__init__(cfg)
-        self.info = info
-        self.evaluate = evaluate
+    def __init__(self, cfg: RunConfig, state: TaggingState | None = None, test_data: str | None = None):
+        super().__init__(cfg, state, test_data)
         self.pretrained: torch.Tensor | None = None
         self.word_counts: torch.Tensor | None = None  # training counts per word id (for word dropout)
         self.sources: dict[str, str] = {}
@@ -164,13 +190,6 @@ class TaggingDataModule(TaskDataModule):
         if self.aux_set is not None:
             sizes["aux_train"] = len(self.aux_set)
         return sizes
-
-    # --- checkpoint state ---------------------------------------------------------------------------
-    def state_dict(self) -> dict[str, Any]:
-        return {"info": self.info}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.info = state["info"]
 
     # --- reading --------------------------------------------------------------------------------------
     def read_splits(self) -> dict[str, list[Sentence]]:
@@ -202,20 +221,23 @@ class TaggingDataModule(TaskDataModule):
 
     def load(self) -> None:
         opts = self.cfg.options
-        if self.evaluate is not None:
-            return self._load_evaluation()
         splits = self.read_splits()
         train = splits["train"]
         seed = self.cfg.train.seed
         if "val" not in splits:
             if len(train) < 2:
                 raise DataError(self.sources["train"], "needs at least 2 sentences to carve a validation split")
-            splits["val"], train = seeded_split(train, max(1, int(len(train) * opts.val_fraction)), seed)
+            kept, (held,) = seeded_holdout(len(train), [opts.val_fraction], seed)
+            if not kept:
+                raise ConfigError("options.val_fraction (--val-fraction)",
+                                  f"would leave no training sentences (the training data has {len(train)})")
+            train, splits["val"] = [train[i] for i in kept], [train[i] for i in held]
             splits["train"] = train
             self.sources["val"] = f"{self.sources['train']} (a {opts.val_fraction:.0%} random carve-out)"
         elif opts.val_to_train > 0:
             val = splits["val"]
-            moved, splits["val"] = seeded_split(val, int(len(val) * opts.val_to_train), seed)
+            kept, (held,) = seeded_holdout(len(val), [opts.val_to_train], seed)
+            splits["val"], moved = [val[i] for i in kept], [val[i] for i in held]
             if not splits["val"]:
                 raise ConfigError("options.val_to_train (--val-to-train)",
                                   f"would leave no validation sentences (the validation split has {len(val)})")
@@ -230,20 +252,16 @@ class TaggingDataModule(TaskDataModule):
             tags = sorted(counts, key=lambda t: (-counts[t], t))
         else:
             tags = scheme_tags(train_types, scheme)
-        self.info = {"tags": tags, "scheme": scheme}
         unseen = [tag for split in ("val", "test") if split in splits
-                  for tag in self._check_tags(split, splits[split], fatal=False)]
+                  for tag in self._check_tags(split, splits[split], tags, scheme, fatal=False)]
         if unseen:  # kept as outputs the model never learns, so their tokens are scored as errors
             tags = tags + sorted(set(unseen)) if scheme == "none" else \
                 scheme_tags(set(train_types) | set(split_tag(t)[1] for t in unseen), scheme)
-            self.info["tags"] = tags
         for sentences in splits.values():
             for s in sentences:  # also repairs ill-formed entity tags (an I- that starts an entity)
                 s.tags = convert(s.tags, scheme)
         aux = self._read_aux() if opts.aux_data else []
-        if aux:
-            counts = Counter(t for s in aux for t in s.tags)
-            self.info["aux_tags"] = sorted(counts, key=lambda t: (-counts[t], t))
+        aux_counts = Counter(t for s in aux for t in s.tags)
         seen = train + aux  # the auxiliary corpus' words and characters are learnt too
         lower = opts.lowercase
         words = Vocabulary.build(([t.lower() for t in s.tokens] if lower else s.tokens for s in seen),
@@ -270,15 +288,16 @@ class TaggingDataModule(TaskDataModule):
             word_dim = self.pretrained.shape[1]
             if found == 0:
                 raise DataError(vectors, "none of the training words has a vector in this file")
-        crf = opts.crf == "on" or (opts.crf == "auto" and scheme != "none")
-        self.info.update({
-            "crf": crf, "words": words.state_dict(), "chars": chars.state_dict(),
-            "lowercase": lower, "max_word_chars": opts.max_word_chars, "word_dim": word_dim,
-            "baseline": most_frequent_tags(train), **channel,
-        })
-        self._build_sets(splits)
+        baseline, default = most_frequent_tags(train)
+        self.state = state = TaggingState(
+            tags=tags, scheme=scheme, crf=opts.crf == "on" or (opts.crf == "auto" and scheme != "none"),
+            words=words.itos, chars=chars.itos, lowercase=lower, max_word_chars=opts.max_word_chars,
+            word_dim=word_dim, baseline_words=baseline, baseline_default=default,
+            aux_tags=sorted(aux_counts, key=lambda t: (-aux_counts[t], t)), **channel)
+        built = {split: tagged_sentences(sentences, state) for split, sentences in splits.items()}
+        self.train_set, self.val_set, self.test_set = built["train"], built["val"], built.get("test")
         if aux:
-            self.aux_set = TaggedSentences(aux, words, chars, {t: i for i, t in enumerate(self.info["aux_tags"])},
+            self.aux_set = TaggedSentences(aux, words, chars, {t: i for i, t in enumerate(state.aux_tags)},
                                            lower, opts.max_word_chars, task=1)
 
     def _vectors_file(self) -> str:
@@ -344,12 +363,12 @@ class TaggingDataModule(TaskDataModule):
             warnings.warn(f"{self.sources[split]}: {len(long)} training sentence(s) longer than {max_length} "
                           f"tokens were truncated (--max-length)", stacklevel=2)
 
-    def _check_tags(self, split: str, sentences: list[Sentence], fatal: bool = True) -> list[str]:
-        """Tags (or entity types) that training never showed, as written in the file: an error when
-        ``fatal`` (a trained model cannot output them), else one warning per tag, and returned."""
-        info = self.info
-        entity = info["scheme"] != "none"
-        known = set(entity_types(info["tags"])) if entity else set(info["tags"])
+    def _check_tags(self, split: str, sentences: list[Sentence], tags: list[str], scheme: str,
+                    fatal: bool = True) -> list[str]:
+        """Tags (or entity types) not among ``tags``, as written in the file: an error when ``fatal`` (a
+        trained model cannot output them), else one warning per tag, and returned."""
+        entity = scheme != "none"
+        known = set(entity_types(tags)) if entity else set(tags)
         unseen: dict[str, tuple[int | None, int]] = {}  # tag -> (first line, tokens)
         for s in sentences:
             for tag in s.tags:
@@ -373,39 +392,29 @@ class TaggingDataModule(TaskDataModule):
                           "cannot learn it, so these tokens are scored as errors", stacklevel=2)
         return list(unseen)
 
-    def _build_sets(self, splits: dict[str, list[Sentence]]) -> None:
-        info = self.info
-        words, chars = Vocabulary.from_state(info["words"]), Vocabulary.from_state(info["chars"])
-        index = {t: i for i, t in enumerate(info["tags"])}
-        built = {}
-        for split, sentences in splits.items():
-            built[split] = TaggedSentences(sentences, words, chars, index, info["lowercase"], info["max_word_chars"])
-        self.train_set, self.val_set, self.test_set = built.get("train"), built.get("val"), built.get("test")
-
-    def _load_evaluation(self) -> None:
-        opts, info = self.cfg.options, self.info
-        path = Path(self.evaluate)
+    def load_test(self, data: str) -> None:
+        opts, state = self.cfg.options, self.state
+        path = Path(data)
         kind = path_kind(path)
         if kind == FOLDER:  # the folder's test file, else its dev file: a test set needs no training file
             found = find_splits(path)
             split = next((s for s in ("test", "val") if s in found), None)
             if split is None:
-                raise DataError(self.evaluate, "no test or dev file found by name (a file with 'test' or 'dev' "
-                                               "in its name); give the file itself to --evaluate")
+                raise DataError(data, "no test or dev file found by name (a file with 'test' or 'dev' "
+                                      "in its name); give the file itself to --evaluate")
             path, kind = found[split], FILE
             self.test_split = path.name  # --evaluate's report says which file of the folder it scored
-        if kind == MISSING and not looks_like_path(self.evaluate):
-            hub = read_hub(self.evaluate, opts.token_column, opts.tag_column)
+        if kind == MISSING and not looks_like_path(data):
+            hub = read_hub(data, opts.token_column, opts.tag_column)
             sentences = hub.get("test") or hub["train"]
-            self.sources["test"] = self.evaluate
+            self.sources["test"] = data
         else:
             sentences = read_file(path, opts.format, opts.token_column, opts.tag_column)
             self.sources["test"] = str(path)
-        self._check_tags("test", sentences)
+        self._check_tags("test", sentences, state.tags, state.scheme)
         for s in sentences:
-            s.tags = convert(s.tags, info["scheme"])
-        self._build_sets({"test": sentences})
-        self.val_set = self.test_set
+            s.tags = convert(s.tags, state.scheme)
+        self.test_set = tagged_sentences(sentences, state)
 
     # --- loaders --------------------------------------------------------------------------------------
     def _loader(self, dataset: TaggedSentences, shuffle: bool) -> DataLoader:
@@ -427,9 +436,9 @@ class TaggingDataModule(TaskDataModule):
         return self._loader(self.test_set, shuffle=False)
 
 
-def most_frequent_tags(sentences: list[Sentence]) -> dict[str, Any]:
-    """The baseline's table: each training word form's most frequent tag (ties: alphabetical), and the
-    most frequent tag overall for unknown words."""
+def most_frequent_tags(sentences: list[Sentence]) -> tuple[dict[str, str], str]:
+    """The baseline: each training word form's most frequent tag (ties: alphabetical), and the most
+    frequent tag overall for unknown words."""
     per_word: dict[str, Counter] = {}
     overall: Counter = Counter()
     for s in sentences:
@@ -437,4 +446,4 @@ def most_frequent_tags(sentences: list[Sentence]) -> dict[str, Any]:
             per_word.setdefault(token, Counter())[tag] += 1
             overall[tag] += 1
     best = {w: min(c, key=lambda t: (-c[t], t)) for w, c in per_word.items()}
-    return {"words": best, "default": min(overall, key=lambda t: (-overall[t], t))}
+    return best, min(overall, key=lambda t: (-overall[t], t))

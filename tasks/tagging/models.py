@@ -3,8 +3,6 @@ shared RecurrentBackbone, per-token scores, and an optional CRF; and its Lightni
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -14,7 +12,7 @@ from suite.config import BackboneConfig, RunConfig
 from suite.task import TaskModule
 
 from .crf import CRF
-from .data import TagBatch
+from .data import TagBatch, TaggingState
 from .metrics import TaggingScores
 from .schemes import allowed_transitions
 
@@ -50,15 +48,15 @@ class CharLSTM(nn.Module):
 
 
 class Tagger(nn.Module):
-    def __init__(self, info: dict[str, Any], opts, backbone: BackboneConfig, pretrained: torch.Tensor | None = None,
+    def __init__(self, state: TaggingState, opts, backbone: BackboneConfig, pretrained: torch.Tensor | None = None,
                  word_counts: torch.Tensor | None = None):
         super().__init__()
-        n_words, n_chars, tags = len(info["words"]["itos"]), len(info["chars"]["itos"]), info["tags"]
+        n_words, n_chars, tags = len(state.words), len(state.chars), state.tags
         # with a vector channel, ids past the training words have a fixed vector and no trainable row
-        self.word_embed = nn.Embedding(info.get("trained_words", n_words), info["word_dim"], padding_idx=0)
+        self.word_embed = nn.Embedding(state.trained_words or n_words, state.word_dim, padding_idx=0)
         self.vectors = None
-        if info.get("vector_dim"):
-            table = pretrained if pretrained is not None else torch.zeros(n_words, info["vector_dim"])
+        if state.vector_dim:
+            table = pretrained if pretrained is not None else torch.zeros(n_words, state.vector_dim)
             self.vectors = nn.Embedding.from_pretrained(table, freeze=True, padding_idx=0)
         elif pretrained is not None:
             with torch.no_grad():
@@ -70,7 +68,7 @@ class Tagger(nn.Module):
             self.chars = CharLSTM(n_chars, opts.char_dim, opts.char_features)
         else:
             self.chars = None
-        features = info["word_dim"] + info.get("vector_dim", 0) + \
+        features = state.word_dim + state.vector_dim + \
             (self.chars.output_size if self.chars is not None else 0)
         self.dropout = nn.Dropout(opts.feature_dropout)
         # only needed in training; a model loaded for prediction has no counts and needs none
@@ -83,10 +81,9 @@ class Tagger(nn.Module):
         recurrence = PackedRecurrence if opts.packed else PaddedRecurrence  # equal outputs; padded is faster on CPU
         self.encoder = recurrence(features, backbone)
         self.head = nn.Linear(self.encoder.output_size, len(tags))
-        aux_tags = info.get("aux_tags")
-        self.aux_head = nn.Linear(self.encoder.output_size, len(aux_tags)) if aux_tags else None
-        self.crf = CRF(len(tags), allowed_transitions(tags, info["scheme"]) if info["scheme"] != "none" else None) \
-            if info["crf"] else None
+        self.aux_head = nn.Linear(self.encoder.output_size, len(state.aux_tags)) if state.aux_tags else None
+        self.crf = CRF(len(tags), allowed_transitions(tags, state.scheme) if state.scheme != "none" else None) \
+            if state.crf else None
 
     def forward(self, batch: TagBatch) -> torch.Tensor:
         """Per-token tag scores (B, T, K) over the batch's task's tags."""
@@ -154,16 +151,16 @@ class TaggerEnsemble(nn.Module):
 
 
 class TaggingModule(TaskModule):
-    def __init__(self, cfg: RunConfig, info: dict[str, Any], pretrained: torch.Tensor | None = None,
+    def __init__(self, cfg: RunConfig, state: TaggingState, pretrained: torch.Tensor | None = None,
                  word_counts: torch.Tensor | None = None):
         super().__init__(cfg)
-        self.info = info
-        members = [Tagger(info, cfg.options, cfg.backbone, pretrained, word_counts)
+        self.state = state
+        members = [Tagger(state, cfg.options, cfg.backbone, pretrained, word_counts)
                    for _ in range(cfg.options.ensemble)]
         self.net = members[0] if len(members) == 1 else TaggerEnsemble(members)
-        entity = info["scheme"] != "none"
-        self.val_scores = TaggingScores(info["tags"], entity, with_report=True)
-        self.test_scores = TaggingScores(info["tags"], entity, with_report=True)
+        entity = state.scheme != "none"
+        self.val_scores = TaggingScores(state.tags, entity, with_report=True)
+        self.test_scores = TaggingScores(state.tags, entity, with_report=True)
         self.reports: dict[str, dict[str, dict[str, float]]] = {}  # the latest per-tag report per stage
 
     def forward(self, batch: TagBatch) -> torch.Tensor:

@@ -15,14 +15,14 @@ BATCH = 128
 def per_tag_report(model: TaggingModule, datamodule: TaggingDataModule) -> dict:
     """Precision, recall, F1, support and predicted count per entity type (BIO/BIOES) or per tag, for
     the splits last scored (validation and test after training; the evaluated data for --evaluate)."""
-    kind = "entity_type" if model.info["scheme"] != "none" else "tag"
-    return {"per": kind, "scheme": model.info["scheme"], "crf": model.info["crf"],
+    kind = "entity_type" if model.state.scheme != "none" else "tag"
+    return {"per": kind, "scheme": model.state.scheme, "crf": model.state.crf,
             "test_split": datamodule.test_split, **{split: model.reports[split] for split in ("val", "test")
                                                     if split in model.reports}}
 
 
 def predicted_tags(model: TaggingModule, dataset: TaggedSentences) -> list[list[str]]:
-    tags = model.info["tags"]
+    tags = model.state.tags
     out: list[list[str]] = []
     model.eval()
     with torch.no_grad():
@@ -35,7 +35,7 @@ def predicted_tags(model: TaggingModule, dataset: TaggedSentences) -> list[list[
 
 def write_predictions(path: Path, model: TaggingModule, dataset: TaggedSentences) -> str:
     """``token gold predicted`` per line, a blank line between sentences (conlleval's input)."""
-    gold_names = model.info["tags"]
+    gold_names = model.state.tags
     with open(path, "w", encoding="utf-8") as handle:
         for sentence, gold, predicted in zip(dataset.sentences, dataset.tags, predicted_tags(model, dataset)):
             for token, g, p in zip(sentence.tokens, gold.tolist(), predicted):

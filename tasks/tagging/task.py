@@ -16,7 +16,7 @@ from .schemes import entities
 # The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
 # torch and this task's data, model, metric and token modules are imported in the functions that use them.
 if TYPE_CHECKING:
-    from .data import TaggedSentences, TaggingDataModule
+    from .data import TaggedSentences, TaggingDataModule, TaggingState
     from .models import TaggingModule
 
 PREDICT_BATCH = 64
@@ -60,18 +60,12 @@ class TaggingTask(Task):
     def model(self, cfg: RunConfig, datamodule: TaggingDataModule) -> TaggingModule:
         from .models import TaggingModule
 
-        return TaggingModule(cfg, datamodule.info, datamodule.pretrained, datamodule.word_counts)
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: TaggingDataModule, data: str) -> TaggingDataModule:
-        from .data import TaggingDataModule
-
-        return TaggingDataModule(cfg, info=trained.info, evaluate=data)
+        return TaggingModule(cfg, datamodule.state, datamodule.pretrained, datamodule.word_counts)
 
     def baseline(self, datamodule: TaggingDataModule) -> Baseline:
-        table = datamodule.info["baseline"]
-        splits = {"val": datamodule.val_set, "test": datamodule.test_set}
-        scores = {split: score_baseline(table, ds, datamodule.info) for split, ds in splits.items()}
-        return Baseline("most_frequent_tag", scores["val"], scores["test"])
+        state = datamodule.state
+        return Baseline("most_frequent_tag", score_baseline(state, datamodule.val_set),
+                        score_baseline(state, datamodule.test_set))
 
     def write_outputs(self, run_dir: Path, model: TaggingModule, datamodule: TaggingDataModule) -> list[str]:
         from .outputs import write_predictions
@@ -105,29 +99,29 @@ def tag_sentences(model: TaggingModule, texts: list[str]) -> list[dict[str, Any]
     from .data import encode_sentences
     from .tokens import char_spans, split_sentence
 
-    info = model.info
+    state = model.state
     tokens = [split_sentence(t) for t in texts]
     empty = [i for i, t in enumerate(tokens) if not t]
     if empty:
         raise UserError(f"--predict: line {empty[0] + 1} has no words to tag")
-    dataset = encode_sentences(tokens, info)
+    dataset = encode_sentences(tokens, state)
     tags: list[list[str]] = []
     model.eval()
     with torch.no_grad():
         for start in range(0, len(dataset), PREDICT_BATCH):
             batch = dataset.collate([dataset[i] for i in range(start, min(start + PREDICT_BATCH, len(dataset)))])
             ids = model.predict_ids(batch)
-            tags.extend([[info["tags"][j] for j in row[:n]] for row, n in zip(ids.tolist(), batch.lengths.tolist())])
+            tags.extend([[state.tags[j] for j in row[:n]] for row, n in zip(ids.tolist(), batch.lengths.tolist())])
     out = []
     for text, toks, tag_row in zip(texts, tokens, tags):
         spans = char_spans(text, toks)
         found = []
-        if info["scheme"] != "none":
+        if state.scheme != "none":
             for kind, first, last in entities(tag_row):
                 begin, end = spans[first], spans[last]
                 found.append({"type": kind, "text": " ".join(toks[first:last + 1]), "start": first, "end": last + 1,
                               "char_start": begin[0] if begin else None, "char_end": end[1] if end else None})
-        out.append({"text": text, "tokens": toks, "tags": tag_row, "entities": found, "scheme": info["scheme"]})
+        out.append({"text": text, "tokens": toks, "tags": tag_row, "entities": found, "scheme": state.scheme})
     return out
 
 
@@ -147,15 +141,15 @@ def span(first: int, last: int) -> str:
     return f"token {first}" if first == last else f"tokens {first}-{last}"
 
 
-def score_baseline(table: dict[str, Any], dataset: TaggedSentences, info: dict[str, Any]) -> dict[str, float]:
+def score_baseline(state: TaggingState, dataset: TaggedSentences) -> dict[str, float]:
     """The most-frequent-tag baseline through the same metric as the model."""
     import torch
 
     from .metrics import TaggingScores
 
-    index = {t: i for i, t in enumerate(info["tags"])}
-    words, default = table["words"], table["default"]
-    scores = TaggingScores(info["tags"], info["scheme"] != "none", with_report=True)
+    index = {t: i for i, t in enumerate(state.tags)}
+    words, default = state.baseline_words, state.baseline_default
+    scores = TaggingScores(state.tags, state.scheme != "none", with_report=True)
     for start in range(0, len(dataset), 256):
         chunk = range(start, min(start + 256, len(dataset)))
         predicted = [torch.tensor([index[words.get(t, default)] for t in dataset.sentences[i].tokens]) for i in chunk]

@@ -3,7 +3,6 @@ dataset. Every problem is reported as one DataError naming the file and line."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -197,26 +196,3 @@ def read_corpus(data: str, src: str, tgt: str, columns: tuple[str, str], test_sp
         raise DataError(data, "not found (expected a folder of <split>.<lang> files or a pairs file)")
     return read_hub(data, src, tgt, evaluate)
 
-
-def carve(corpus: Corpus, val_fraction: float, test_fraction: float, seed: int) -> Corpus:
-    """Validation and test splits carved from training (seeded) where the data has none."""
-    need_val, need_test = corpus.val is None, corpus.test is None
-    if not (need_val or need_test):
-        return corpus
-    pairs = list(corpus.train)
-    order = list(range(len(pairs)))
-    random.Random(seed).shuffle(order)
-    n_val = round(len(pairs) * val_fraction) if need_val else 0
-    n_test = round(len(pairs) * test_fraction) if need_test else 0
-    if need_val and n_val == 0:
-        raise DataError(corpus.origin.get("train", "data"), "no validation split and --val-fraction gives none "
-                                                             f"of {len(pairs)} pairs")
-    held_val, held_test = set(order[:n_val]), set(order[n_val:n_val + n_test])
-    if need_val:
-        corpus.val = [pairs[i] for i in sorted(held_val)]
-        corpus.origin["val"] = f"{val_fraction:g} of training (seeded)"
-    if need_test and n_test:
-        corpus.test = [pairs[i] for i in sorted(held_test)]
-        corpus.origin["test"] = f"{test_fraction:g} of training (seeded)"
-    corpus.train = [p for i, p in enumerate(pairs) if i not in held_val and i not in held_test]
-    return corpus

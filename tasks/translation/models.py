@@ -16,7 +16,8 @@ from suite.errors import ConfigError
 from suite.task import TaskModule
 
 from .attention import Attention
-from .segmenters import PAD_ID, Segmenter
+from .data import TranslationState
+from .segmenters import PAD_ID
 
 
 @dataclass
@@ -46,12 +47,12 @@ def top_layer(backbone: RecurrentBackbone, t: torch.Tensor) -> torch.Tensor:
 
 
 class Seq2Seq(TaskModule):
-    def __init__(self, cfg: RunConfig, source_seg: Segmenter, target_seg: Segmenter):
+    def __init__(self, cfg: RunConfig, state: TranslationState):
         super().__init__(cfg)
         opts, bb = cfg.options, cfg.backbone
-        # the tokenizers travel in the datamodule's checkpoint state; the model keeps a reference for predict
-        self.segmenters = (source_seg, target_seg)
-        source_vocab, target_vocab = source_seg.size, target_seg.size
+        # the tokenizers travel in the datamodule's checkpoint state; the model keeps them for predict
+        self.segmenters = state.segmenters
+        source_vocab, target_vocab = (seg.size for seg in state.segmenters)
         self.source_vocab, self.target_vocab = source_vocab, target_vocab
         self.src_embed = nn.Embedding(source_vocab, opts.embedding, padding_idx=PAD_ID)
         self.encoder = RecurrentBackbone(opts.embedding, bb)

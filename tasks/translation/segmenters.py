@@ -63,13 +63,6 @@ class Segmenter:
     def train(cls, sentences: Sequence[str], mode: str, vocab_size: int) -> "Segmenter":
         return cls(train_segmenter(sentences, mode, vocab_size), mode)
 
-    def state(self) -> dict[str, str]:
-        return {"mode": self.mode, "tokenizer": self.tokenizer.to_str()}
-
-    @classmethod
-    def from_state(cls, state: dict[str, str]) -> "Segmenter":
-        return cls(Tokenizer.from_str(state["tokenizer"]), state["mode"])
-
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 

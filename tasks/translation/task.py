@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,17 +54,9 @@ class TranslationTask(Task):
     def model(self, cfg: RunConfig, datamodule: TranslationDataModule) -> Seq2Seq:
         from .models import Seq2Seq
 
-        if datamodule.source_seg is None:
+        if datamodule.state is None:
             raise RuntimeError("the datamodule has no tokenizers yet: call setup() or load its state first")
-        return Seq2Seq(cfg, datamodule.source_seg, datamodule.target_seg)
-
-    def evaluation_datamodule(self, cfg: RunConfig, trained: TranslationDataModule, data: str):
-        from .data import TranslationDataModule
-
-        options = dataclasses.replace(cfg.options, data=data)
-        dm = TranslationDataModule(dataclasses.replace(cfg, options=options),
-                                   segmenters=(trained.source_seg, trained.target_seg), evaluate_only=True)
-        return dm
+        return Seq2Seq(cfg, datamodule.state)
 
     def baseline(self, datamodule: TranslationDataModule) -> Baseline:
         """Copying the source sentence (names, numbers and cognates overlap)."""
@@ -124,7 +115,7 @@ class TranslationTask(Task):
         outputs = {name: dict(rows) for name, rows in model.test_outputs.items()}
         if not outputs:
             return []
-        data, seg = datamodule.test_set, datamodule.target_seg
+        data, seg = datamodule.test_set, model.segmenters[1]
         path = run_dir / "translations.tsv"
         names = sorted(outputs)
         with open(path, "w", newline="", encoding="utf-8") as handle:
