@@ -132,7 +132,7 @@ class SentimentModule(TaskModule):
             preds = logits.argmax(dim=-1)
         n = len(y)
         self.log(f"{stage}/loss", loss, batch_size=n, prog_bar=stage != "train", on_epoch=True,
-                 on_step=stage == "train")
+                 on_step=stage == "train", sync_dist=stage != "train")  # under DDP: all ranks' mean
         if stage == "train":  # a plain tensor: cheap to log every step, and its batch-weighted mean is exact
             self.log("train/acc", (preds == y).float().mean(), batch_size=n, on_epoch=True, on_step=False,
                      prog_bar=True)

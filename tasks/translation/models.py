@@ -177,9 +177,9 @@ class Seq2Seq(TaskModule):
         loss, nll, tokens = self.loss(batch, smoothing)
         size = len(batch[0])
         self.log(f"{stage}/loss", loss, batch_size=size, prog_bar=stage == "train", on_epoch=True,
-                 on_step=stage == "train")
+                 on_step=stage == "train", sync_dist=stage != "train")  # under DDP: all ranks' mean
         if stage != "train":
-            self.log(f"{stage}/nll", nll, batch_size=size, on_epoch=True)
+            self.log(f"{stage}/nll", nll, batch_size=size, on_epoch=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
