@@ -66,7 +66,40 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
                           "line 'stop' on standard input (for a parent process such as the GUI)")
     run.add_argument("--data-root", metavar="DIR",
                      help="folder where relative data paths are looked up (default: $RNN_SUITE_DATA)")
+    add_sweep_arguments(parser)
     return parser
+
+
+#: the experiment flags (argparse names): any of them makes the command a sweep of runs
+SWEEP_FLAGS = ("sweep", "seeds", "search", "space", "equal_params", "parallel", "sweep_dir", "storage", "study")
+
+
+def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "experiments", "many runs of one task, each an ordinary run folder under the sweep's folder; KEY is a "
+                       "setting's flag without dashes (lr, batch-size, cell, a task option) or its dotted key")
+    group.add_argument("--sweep", metavar="KEY=V1,V2", action="append",
+                       help="a grid over the product of these lists (repeatable); separate values by ';' "
+                            "when they hold commas")
+    group.add_argument("--seeds", metavar="N", type=int, help="run every configuration N times: seeds "
+                                                              "--seed, --seed+1, ... (default 1)")
+    group.add_argument("--search", metavar="N", type=int,
+                       help="an Optuna search (TPE, pruning poor trials by the median): N trials by this process")
+    group.add_argument("--space", metavar="KEY=LOW:HIGH[:log]|KEY=A,B", action="append",
+                       help="what --search samples (repeatable); whole-number settings sample whole numbers")
+    group.add_argument("--equal-params", action="store_true",
+                       help="with --sweep cell=...: size each cell's hidden units to the first cell's "
+                            "parameter count (within 5%%)")
+    group.add_argument("--parallel", metavar="K", type=int,
+                       help="trials at once on this machine, CPU threads shared out among them (default 1)")
+    group.add_argument("--sweep-dir", metavar="DIR",
+                       help="the sweep's folder (default runs/<task>/sweeps/<time>-<what>); the same command "
+                            "on an existing one continues it")
+    group.add_argument("--storage", metavar="URL",
+                       help="the Optuna storage (default sqlite:///<sweep-dir>/study.db): a database URL or "
+                            "journal:PATH, shared by several processes or machines")
+    group.add_argument("--study", metavar="NAME", help="the study's name in --storage (default: from the task "
+                                                       "and the specification, the same for the same command)")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser, task: Task) -> None:
@@ -197,6 +230,8 @@ def _main(argv: list[str], stream: EventStream) -> int:
         return _train(task, cfg, stream, out, run=run, resume=True, listen=stream.to_stdout)
     if args.predict or args.evaluate:
         raise UserError("--predict and --evaluate need --checkpoint RUN_DIR (a trained run)")
+    if any(_given(args, name) for name in SWEEP_FLAGS):
+        return _sweep(task, args, explicit, config_file, argv, out)
     cfg = build_run_config(task, preset=args.preset, file_data=file_data, file_name=str(config_file),
                            explicit=explicit, data_root=data_root)
     if args.print_config:
@@ -209,16 +244,47 @@ def _main(argv: list[str], stream: EventStream) -> int:
 
 #: what each way of using a run cannot be combined with (argparse names; a combination is refused, not ignored)
 _CONFLICTS = {
-    "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output"),
-    "checkpoint": ("run_dir", "preset", "config", "print_config"),
+    "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output",
+               *SWEEP_FLAGS),
+    "checkpoint": ("run_dir", "preset", "config", "print_config", *SWEEP_FLAGS),
 }
+#: a sweep's flags with the single-run flags they cannot go with (each trial has its own run folder)
+_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output")
+
+
+def _sweep(task: Task, args: argparse.Namespace, explicit: dict[str, Any], config_file: Path | None,
+           argv: list[str], out: TextIO) -> int:
+    from .sweeps import parse_spec, run_sweep
+
+    given = [name for name in SWEEP_FLAGS if _given(args, name)]
+    if not {"sweep", "seeds", "search", "space"} & set(given):  # (--space alone: parse_spec says what it needs)
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        raise UserError(f"{flags} belong{'s' * (len(given) == 1)} to a sweep: add --sweep KEY=V1,V2, "
+                        f"--seeds N or --search N")
+    spec = parse_spec(task, sweep=args.sweep, space=args.space, search=args.search, seeds=args.seeds,
+                      equal_params=args.equal_params, parallel=args.parallel, sweep_dir=args.sweep_dir,
+                      storage=args.storage, study=args.study)
+    result = run_sweep(task.name, explicit, spec, preset=args.preset, config=config_file,
+                       data_root=args.data_root, out=out, command=["main.py", *argv])
+    return 0 if result.best is not None or not result.trials else 1
+
+
+def _given(args: argparse.Namespace, name: str) -> bool:
+    value = getattr(args, name)
+    return value is not None and value is not False  # a count of 0 is given (and refused), not absent
 
 
 def _refuse_conflicts(args: argparse.Namespace) -> None:
+    if any(_given(args, name) for name in SWEEP_FLAGS):
+        clashing = [name for name in _SWEEP_CONFLICTS if getattr(args, name) not in (None, False)]
+        if clashing:
+            flags = ", ".join("--" + name.replace("_", "-") for name in clashing)
+            raise UserError(f"a sweep cannot be combined with {flags}: each trial is a run of its own, "
+                            f"in <sweep-dir>/trials/")
     for mode, refused in _CONFLICTS.items():
         if getattr(args, mode) is None:
             continue
-        clashing = [name for name in refused if getattr(args, name) not in (None, False)]
+        clashing = [name for name in refused if _given(args, name)]
         if clashing:
             flags = ", ".join("--" + name.replace("_", "-") for name in clashing)
             raise UserError(f"--{mode} cannot be combined with {flags}")

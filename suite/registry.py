@@ -16,9 +16,11 @@ from .task import INPUT_KINDS, OUTPUT_KINDS, Task
 
 GROUP = "rnn_suite.tasks"
 
-_RESERVED_FLAGS = {"--task", "--config", "--preset", "--print-config", "--run-dir", "--resume",
-                   "--checkpoint", "--predict", "--evaluate", "--output", "--events", "--list-tasks",
-                   "--data-root", "--help"}
+def _reserved_flags() -> set[str]:
+    """The command line's own flags (a run's, a sweep's), which no task option may reuse."""
+    from .cli import base_parser  # here, not at the top: the command line imports this module
+
+    return {flag for action in base_parser()._actions for flag in action.option_strings}
 
 
 class TaskLoadError(UserError):
@@ -72,11 +74,12 @@ def check_task(task: object, name: str) -> None:
     if not isinstance(task.output_kind, str) or not task.output_kind:
         # a kind the window has no panel for is shown as JSON (docs/PLUGINS.md), so any name will do
         raise TaskLoadError(f"{where}: output_kind must be a name such as {', '.join(OUTPUT_KINDS)}")
+    reserved = _reserved_flags()
     seen = {field_flag(f): "backbone" for f in fields(BackboneConfig)}
     seen.update({field_flag(f): "train" for f in fields(TrainConfig)})
     for f in fields(task.Config):
         flag = field_flag(f)
-        if flag in seen or flag in _RESERVED_FLAGS:
+        if flag in seen or flag in reserved:
             raise TaskLoadError(f"{where}: option {f.name} would reuse the flag {flag}; rename it or set "
                                 f"metadata flag=")
         if not f.metadata.get("help"):

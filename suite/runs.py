@@ -262,15 +262,38 @@ def list_runs(root: str | os.PathLike | None = None) -> list[RunSummary]:
     return sorted(found, key=lambda r: r.started, reverse=True)
 
 
+#: ``runs/<task>/sweeps/<sweep>/trials/<trial>/``: a sweep's trials are runs too (see suite/sweeps)
+SWEEPS_FOLDER, TRIALS_FOLDER = "sweeps", "trials"
+
+
 def _run_folders(root: Path) -> list[Path]:
-    """``root/<task>/<run>/`` folders holding a config.yaml, even a dangling link (which glob skips)."""
+    """``root/<task>/<run>/`` folders holding a config.yaml, even a dangling link (which glob skips), and the
+    trials of the sweeps in ``root/<task>/sweeps/<sweep>/trials/<trial>/``. A sweep's own folder is no run,
+    and is not listed (as a damaged one or otherwise)."""
     def folders(parent: Path) -> list[Path]:
         try:
             return [p for p in parent.iterdir() if p.is_dir()]
         except OSError:  # missing, not a folder, or not ours to read
             return []
-    return [run for task in folders(root) for run in folders(task)
-            if (run / "config.yaml").exists() or (run / "config.yaml").is_symlink()]
+
+    def is_run(folder: Path) -> bool:
+        return (folder / "config.yaml").exists() or (folder / "config.yaml").is_symlink()
+
+    found = []
+    for task in folders(root):
+        for run in folders(task):
+            if is_run(run):
+                found.append(run)
+            elif run.name == SWEEPS_FOLDER:
+                found += [trial for sweep in folders(run) for trial in folders(sweep / TRIALS_FOLDER) if is_run(trial)]
+    return found
+
+
+def _task_of_folder(path: Path) -> str:
+    """The task a run's folder is filed under: runs/<task>/<run>, or runs/<task>/sweeps/<sweep>/trials/<trial>."""
+    if path.parent.name == TRIALS_FOLDER and path.parent.parent.parent.name == SWEEPS_FOLDER:
+        return path.parent.parent.parent.parent.name
+    return path.parent.name
 
 
 def summarise(run: Run) -> RunSummary:
@@ -289,7 +312,7 @@ def summarise(run: Run) -> RunSummary:
             run.events(head=SNIFF_BYTES)
         run.metric_rows(head=SNIFF_BYTES)
     except UserError as exc:
-        # the task from the folder (runs/<task>/<run>) when the config cannot say
-        return RunSummary(run.path, cfg.get("task") or run.path.parent.name, "damaged", started, cfg, results,
+        # the task from the folder (runs/<task>/<run>, or a sweep's trial) when the config cannot say
+        return RunSummary(run.path, cfg.get("task") or _task_of_folder(run.path), "damaged", started, cfg, results,
                           damaged=reason(exc, run.path))
     return RunSummary(run.path, cfg["task"], status, started, cfg, results)

@@ -94,3 +94,17 @@ def test_an_output_kind_of_its_own_is_accepted_and_shown_as_json():
     check_task(_plugin(output_kind="heatmap"), "plugin")  # the window falls back to its JSON panel
     for task in task_names():
         check_task(get_task(task), task)  # every built-in task's presets are sound
+
+
+@pytest.mark.parametrize("name", ["seeds", "sweep_dir", "output"])
+def test_a_task_option_may_not_reuse_a_flag_of_the_command_line(name):
+    from dataclasses import make_dataclass
+
+    from suite.config import option
+    from suite.registry import TaskLoadError, check_task
+    from suite.task import Task
+
+    Options = make_dataclass("Options", [(name, int, option(1, "a clashing option", min=0))])
+    task = type("Plugin", (Task,), {"name": "plugin", "title": "t", "description": "d", "Config": Options})()
+    with pytest.raises(TaskLoadError, match=f"would reuse the flag --{name.replace('_', '-')}"):
+        check_task(task, "plugin")
