@@ -317,6 +317,24 @@ def as_default_paths(task: Any, given: dict[str, Any], data_root: str | None) ->
     return same
 
 
+def implied_data_root(task: Any, given: dict[str, Any]) -> str | None:
+    """With no data root set, the one a given path implies: ``../shared/data/tagging/ud_english_ewt`` for
+    the default ``tagging/ud_english_ewt`` implies ``../shared/data``, so the run gets the defaults and
+    preset of that dataset, and the preset's other data (word vectors' text) is found beside it."""
+    if not dataclasses.is_dataclass(task.Config):
+        return None
+    for f in fields(task.Config):
+        value = given.get(f"options.{f.name}")
+        default = getattr(task, "defaults", {}).get(f"options.{f.name}", f.default)
+        if not (f.metadata.get("path") and isinstance(value, str) and value and isinstance(default, str)
+                and default and not Path(default).is_absolute()):
+            continue
+        found, relative = Path(resolve_data_path(value)), Path(default).parts
+        if found.is_absolute() and len(found.parts) > len(relative) and found.parts[-len(relative):] == relative:
+            return str(Path(*found.parts[:-len(relative)]))
+    return None
+
+
 def describe_preset(cfg: RunConfig, presets: typing.Iterable[str] = ()) -> str:
     """One line saying which preset a configuration has and where it came from."""
     if cfg.preset:
@@ -346,6 +364,7 @@ def build_run_config(
     """
     explicit = dict(explicit or {})
     file_flat = flatten(file_data, file_name) if file_data else {}
+    data_root = data_root or data_root_default() or implied_data_root(task, {**file_flat, **explicit})
     origin = "named"
     if preset is None and file_data and "preset" in file_data:
         # a saved config.yaml replays its run's preset, and its lack of one (null), never a new choice

@@ -220,6 +220,19 @@ def test_the_preset_does_not_depend_on_how_the_data_path_is_spelt(data_root):
 
 
 @pytest.mark.realdata
+def test_a_path_to_the_default_dataset_with_no_data_root_gets_its_preset_and_its_other_data(data_root, monkeypatch):
+    """``--data ../shared/data/tagging/ud_english_ewt`` with no data root set: the path implies the root, so
+    the run gets the ewt preset, and the preset's word-vector text is found beside it."""
+    monkeypatch.delenv("RNN_SUITE_DATA", raising=False)
+    task = get_task("tagging")
+    for given in spellings(data_root)[1:]:
+        cfg = build_run_config(task, explicit={"options.data": given})
+        assert cfg.preset == "ewt", given
+        assert cfg.options.vectors_from == str((data_root / "sentiment" / "imdb").resolve())
+    assert build_run_config(task, explicit={"options.data": str(data_root / "tagging" / "wnut17")}).preset is None
+
+
+@pytest.mark.realdata
 def test_print_config_says_which_preset_and_why(data_root, capsys):
     absolute = str((data_root / "tagging" / "ud_english_ewt").resolve())
     assert main(["--task", "tagging", "--data", absolute, "--data-root", str(data_root), "--print-config"]) == 0
