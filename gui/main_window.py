@@ -24,6 +24,8 @@ from .form import ConfigForm
 from .predict_panel import PredictPanel
 from .process import RunProcess, cli_command
 from .runs_panel import RunsPanel
+from .sweeps_panel import SweepsPanel
+from .wheel import guard_wheel
 
 STATUS_MS = 100  # the status line follows a run at 10 Hz, however often it reports
 
@@ -66,6 +68,10 @@ class MainWindow(QMainWindow):
         self.queue_button.clicked.connect(self.queue_run)
         self.stop_button.clicked.connect(self.stop_run)
         self.kill_button.clicked.connect(self.kill_run)
+        self.compare_button = QPushButton("Compare cells", self)
+        self.compare_button.setToolTip("run RNN, LSTM and GRU at equal parameter counts, 3 seeds each, on these "
+                                       "settings, in the Sweeps tab (Ctrl+Shift+C)")
+        self.compare_button.clicked.connect(self.compare_cells)
 
         head = QFormLayout()
         head.addRow("Task", self.task_box)
@@ -86,6 +92,7 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(QLabel("Command", self))
         left_layout.addLayout(command_row)
         left_layout.addLayout(buttons)
+        left_layout.addWidget(self.compare_button)
 
         # --- right: watching and using runs -------------------------------------------------------
         self.curves = CurvesWidget(self)
@@ -101,10 +108,14 @@ class MainWindow(QMainWindow):
         self.runs_panel.resume_run.connect(self.resume_run)
         self.runs_panel.try_run.connect(self.try_run)
         self.predict_panel = PredictPanel(self)
+        self.sweeps_panel = SweepsPanel(self.form, lambda: self.workdir, self)
+        self.sweeps_panel.open_run.connect(self.open_trial_run)
+        self.sweeps_panel.ended.connect(self.runs_panel.refresh)  # its trials are runs too
         self.tabs = QTabWidget(self)
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tabs.addTab(self.predict_panel, "Try it")
+        self.tabs.addTab(self.sweeps_panel, "Sweeps")
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
@@ -136,9 +147,12 @@ class MainWindow(QMainWindow):
             act.setShortcut(QKeySequence(keys))
             act.triggered.connect(slot)
             self.addAction(act)
+            return act
         action("Ctrl+R", self.start_run)
         action("Ctrl+.", self.stop_run)
-        for i in range(3):
+        self.compare_action = action("Ctrl+Shift+C", self.compare_cells)
+        self.compare_action.setText("Compare cells")
+        for i in range(self.tabs.count()):
             # triggered(bool) passes 'checked' first; it must not land in i
             action(f"Ctrl+{i + 1}", lambda _checked=False, i=i: self.tabs.setCurrentIndex(i))
 
@@ -182,6 +196,7 @@ class MainWindow(QMainWindow):
         self.preset_box.setCurrentIndex(max(0, self.preset_box.findData(chosen)))
         self.preset_box.blockSignals(False)
         self.form.set_task(task, chosen, explicit)
+        guard_wheel(self.form)  # its new boxes: scrolling the form must not change a setting
         self.curves.set_monitor(task.monitor)
 
     def _preset_chosen(self, index: int) -> None:
@@ -330,6 +345,25 @@ class MainWindow(QMainWindow):
         self.curves.load_rows(Path(run_dir).name, rows)
         self.tabs.setCurrentIndex(0)
 
+    def compare_cells(self) -> None:
+        """RNN, LSTM and GRU at equal parameters, 3 seeds each, on the form's settings: in the Sweeps tab."""
+        self._save()
+        self.tabs.setCurrentWidget(self.sweeps_panel)
+        self.sweeps_panel.compare_cells()
+
+    def open_trial_run(self, run_dir: str) -> None:
+        """A sweep's trial, selected in the Runs tab (its curves and settings there); a trial outside the runs
+        folder (a --sweep-dir elsewhere) is not listed there: its curves open in the Training tab."""
+        target = Path(run_dir).resolve()
+        self.runs_panel.refresh()
+        for row, run in enumerate(self.runs_panel.runs):
+            if run.path.resolve() == target:
+                self.runs_panel.table.selectRow(row)
+                self.runs_panel.table.scrollTo(self.runs_panel.table.model().index(row, 0))
+                self.tabs.setCurrentWidget(self.runs_panel)
+                return
+        self.show_run(run_dir)
+
     def try_run(self, run_dir: str) -> None:
         self.predict_panel.set_run(run_dir)
         self.tabs.setCurrentIndex(2)
@@ -351,6 +385,14 @@ class MainWindow(QMainWindow):
             self.process.stop()
             if not self.process.process.waitForFinished(30000):
                 self.process.kill()
+        if self.sweeps_panel.running():
+            answer = QMessageBox.question(self, "A sweep is running",
+                                          "End the sweep's running trials and close? (Finished trials are kept; "
+                                          "Continue in the Sweeps tab runs the rest.)")
+            if answer != QMessageBox.StandardButton.Yes:
+                event.ignore()
+                return
+            self.sweeps_panel.shutdown()
         self.predict_panel.shutdown()  # a prediction still running would abort the process on exit
         self._save()
         event.accept()

@@ -61,9 +61,19 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--predict", metavar="INPUT", help="run the trained model on INPUT (text, values or a file)")
     run.add_argument("--evaluate", metavar="DATA", help="evaluate the trained model on another dataset")
     run.add_argument("--output", metavar="FILE", help="where --predict or --evaluate writes its result")
+    run.add_argument("--serve", action="store_true",
+                     help="with --checkpoint RUN: answer predictions over HTTP (POST /predict, GET /health, /info, "
+                          "/docs), micro-batching concurrent requests; needs the serve extra")
+    run.add_argument("--host", metavar="ADDR", help="--serve's address (default 127.0.0.1: this machine only)")
+    run.add_argument("--port", metavar="N", type=int, help="--serve's port (default 8000; 0 picks a free one)")
+    run.add_argument("--max-batch", metavar="N", type=int,
+                     help="--serve: inputs answered in one forward pass at most (default 32; 1 turns batching off)")
+    run.add_argument("--batch-wait-ms", metavar="MS", type=float,
+                     help="--serve: how long a request waits for others to batch with (default 5)")
     run.add_argument("--events", choices=("file", "stdout"), default="file",
                      help="stdout: also stream JSON-line events to standard output, and stop gracefully on a "
-                          "line 'stop' on standard input (for a parent process such as the GUI)")
+                          "line 'stop' on standard input (for a parent process such as the GUI); a sweep then "
+                          "lets its running trials finish and starts no new one (a second 'stop' ends them too)")
     run.add_argument("--data-root", metavar="DIR",
                      help="folder where relative data paths are looked up (default: $RNN_SUITE_DATA)")
     add_sweep_arguments(parser)
@@ -228,10 +238,10 @@ def _main(argv: list[str], stream: EventStream) -> int:
         cfg = build_run_config(task, file_data=saved, file_name=str(run.config_path), explicit=explicit,
                                data_root=data_root)
         return _train(task, cfg, stream, out, run=run, resume=True, listen=stream.to_stdout)
-    if args.predict or args.evaluate:
-        raise UserError("--predict and --evaluate need --checkpoint RUN_DIR (a trained run)")
+    if args.predict or args.evaluate or args.serve:
+        raise UserError("--predict, --evaluate and --serve need --checkpoint RUN_DIR (a trained run)")
     if any(_given(args, name) for name in SWEEP_FLAGS):
-        return _sweep(task, args, explicit, config_file, argv, out)
+        return _sweep(task, args, explicit, config_file, argv, out, listen=stream.to_stdout)
     cfg = build_run_config(task, preset=args.preset, file_data=file_data, file_name=str(config_file),
                            explicit=explicit, data_root=data_root)
     if args.print_config:
@@ -245,15 +255,17 @@ def _main(argv: list[str], stream: EventStream) -> int:
 #: what each way of using a run cannot be combined with (argparse names; a combination is refused, not ignored)
 _CONFLICTS = {
     "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output",
-               *SWEEP_FLAGS),
+               "serve", *SWEEP_FLAGS),
     "checkpoint": ("run_dir", "preset", "config", "print_config", *SWEEP_FLAGS),
 }
 #: a sweep's flags with the single-run flags they cannot go with (each trial has its own run folder)
-_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output")
+_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output", "serve")
+#: the flags that belong to --serve alone
+SERVE_FLAGS = ("host", "port", "max_batch", "batch_wait_ms")
 
 
 def _sweep(task: Task, args: argparse.Namespace, explicit: dict[str, Any], config_file: Path | None,
-           argv: list[str], out: TextIO) -> int:
+           argv: list[str], out: TextIO, listen: bool = False) -> int:
     from .sweeps import parse_spec, run_sweep
 
     given = [name for name in SWEEP_FLAGS if _given(args, name)]
@@ -265,8 +277,8 @@ def _sweep(task: Task, args: argparse.Namespace, explicit: dict[str, Any], confi
                       equal_params=args.equal_params, parallel=args.parallel, sweep_dir=args.sweep_dir,
                       storage=args.storage, study=args.study)
     result = run_sweep(task.name, explicit, spec, preset=args.preset, config=config_file,
-                       data_root=args.data_root, out=out, command=["main.py", *argv])
-    return 0 if result.best is not None or not result.trials else 1
+                       data_root=args.data_root, out=out, command=["main.py", *argv], listen=listen)
+    return 0 if result.best is not None or not result.trials or result.stopped else 1
 
 
 def _given(args: argparse.Namespace, name: str) -> bool:
@@ -290,6 +302,17 @@ def _refuse_conflicts(args: argparse.Namespace) -> None:
             raise UserError(f"--{mode} cannot be combined with {flags}")
     if args.output and not (args.predict or args.evaluate):
         raise UserError("--output needs --predict INPUT or --evaluate DATA")
+    if args.serve:
+        clashing = [name for name in ("predict", "evaluate", "output", "events") if _given(args, name)
+                    and not (name == "events" and args.events == "file")]
+        if clashing:
+            flags = ", ".join("--" + name for name in clashing)
+            raise UserError(f"--serve cannot be combined with {flags} (a server answers its requests)")
+    else:
+        stray = [name for name in SERVE_FLAGS if _given(args, name)]
+        if stray:
+            flags = ", ".join("--" + name.replace("_", "-") for name in stray)
+            raise UserError(f"{flags} belong{'s' * (len(stray) == 1)} to --serve (with --checkpoint RUN)")
 
 
 def _check_output(path: Path) -> None:
@@ -335,23 +358,35 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
 
 def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit: dict[str, Any], args,
                  out: TextIO, data_root: str | None, checkpoint_data: dict[str, Any] | None = None) -> int:
-    _load_training_libraries()
-    from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
-
-    if not (args.predict or args.evaluate):
-        raise UserError("--checkpoint needs --predict INPUT or --evaluate DATA")
+    if not (args.predict or args.evaluate or args.serve):
+        raise UserError("--checkpoint needs --predict INPUT, --evaluate DATA or --serve")
     changed = sorted(k for k in explicit if not k.startswith("options."))
     if changed:
         raise UserError(f"a trained run's model settings cannot change (not {', '.join(changed)})")
     output_path = Path(args.output) if args.output else None
     if output_path:
         _check_output(output_path)
+    if args.serve:  # the extra and the flags are checked before a model is loaded
+        from . import serve
+
+        serve.require_serve_extra()
+        settings = {"host": args.host or serve.DEFAULT_HOST,
+                    "port": serve.DEFAULT_PORT if args.port is None else args.port,
+                    "max_batch": serve.DEFAULT_MAX_BATCH if args.max_batch is None else args.max_batch,
+                    "batch_wait_ms": serve.DEFAULT_BATCH_WAIT_MS if args.batch_wait_ms is None else args.batch_wait_ms}
+        serve.check_settings(**settings)
+        sock = serve.bind(settings["host"], settings["port"])  # a port in use is said before a model loads
+    _load_training_libraries()
+    from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
+
     if isinstance(source, Run):
         cfg = build_run_config(task, file_data=for_inference(saved), file_name=str(source.config_path),
                                explicit=explicit, data_root=data_root)
         trained = load_trained(task, cfg, source)
     else:
         trained = load_checkpoint_file(source, explicit, data_root, ckpt=checkpoint_data)
+    if args.serve:
+        return serve.serve(trained, out=out, sock=sock, **settings)
     if args.predict is not None:
         try:
             prediction = task.predict(trained.model, args.predict)

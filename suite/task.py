@@ -79,6 +79,23 @@ class Task:
         """Answer one interactive request; the result must be JSON-serialisable."""
         raise NotImplementedError(f"task {self.name!r} does not support --predict")
 
+    def predict_many(self, model: TaskModule, inputs: list[str], *, files: bool = True) -> list[Any]:
+        """Answers to several inputs at once, in order: ``predict_many(model, [a, b])[i]`` equals
+        ``predict(model, inputs[i])``. The server calls it once per micro-batch; a task overrides it with one
+        batched forward pass. A :class:`suite.errors.UserError` for any input may fail the whole call (the
+        server then asks again one input at a time).
+
+        ``files=False`` (the server): every input is the text itself, never a file to read, whatever it
+        looks like. This default calls ``predict`` per input; with ``files=False`` it does so under
+        :func:`suite.serving.textonly.refusing_files`, so an input naming a file fails as a UserError
+        instead of being read."""
+        if files:
+            return [self.predict(model, raw) for raw in inputs]
+        from .serving.textonly import refusing_files
+
+        with refusing_files():
+            return [self.predict(model, raw) for raw in inputs]
+
     def example_input(self, cfg: RunConfig) -> str | None:
         """A raw input that ``predict`` accepts for this run (the GUI's starting point), if any."""
         return None

@@ -53,7 +53,9 @@ def test_project_declares_what_the_readme_promises():
             assert name in declared and name not in deps, (extra, name)
     assert "!=6.12.0" in " ".join(extras["gui"])
     assert "optuna" in " ".join(extras["sweeps"]) and "optuna" not in deps
-    assert extras["all"] == ["rnn-suite[gui,music,tracking,sweeps]"]
+    assert {"fastapi", "uvicorn"} <= {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in extras["serve"]}
+    assert "fastapi" not in deps and "uvicorn" not in deps  # the core stays headless and server-free
+    assert extras["all"] == ["rnn-suite[gui,music,tracking,sweeps,serve]"]
     assert "rnn-suite[all]" in extras["dev"]  # the quick start's .[dev] installs everything
     torch_spec = next(d for d in project["dependencies"] if d.startswith("torch>"))
     assert "==" not in torch_spec  # a range that GPU users can satisfy
@@ -101,9 +103,10 @@ def test_every_third_party_import_is_declared():
                             if p.is_dir() and p.name not in ("music", "__pycache__")]
     parts = {"core": (headless, set()), "gui": (["gui"], names(extras["gui"])),
              "music": (["tasks/music"], names(extras["music"])),
-             "sweeps": (["suite/sweeps"], names(extras["sweeps"]))}
+             "sweeps": (["suite/sweeps"], names(extras["sweeps"])),
+             "serve": (["suite/serving"], names(extras["serve"]))}
     for part, (folders, extra) in parts.items():
-        for module in imported_modules(folders, skip=("suite/sweeps",) if part == "core" else ()):
+        for module in imported_modules(folders, skip=("suite/sweeps", "suite/serving") if part == "core" else ()):
             assert DISTRIBUTIONS.get(module, module).lower() in runtime | extra, f"{part} imports {module}"
     for module in imported_modules(["tests", "bench"]):
         assert DISTRIBUTIONS.get(module, module).lower() in dev, f"the tests or benchmarks import {module}"

@@ -3,7 +3,14 @@
 Every trial's configuration is built by :func:`suite.config.build_run_config` with the trial's settings as
 explicit overrides (so presets, defaults and validation are a single run's), and runs as its own process
 (see trial.py). ``parallel`` worker threads each take a trial from the study, run it and record it; the main
-thread prints each result and rewrites the sweep's files, so a window can follow them live.
+thread prints each result and rewrites the sweep's files (trials.csv and summary.csv when the sweep starts, and
+as each trial starts and ends), so a window can follow them live.
+
+Stopping, with ``listen`` (the command line's ``--events stdout``, as the window runs it): a line ``stop`` on
+standard input lets the running trials finish and starts no new one, then the sweep ends as usual (its table,
+best.yaml, plots); a second ``stop`` also ends the running trials at their next batch (they run again when the
+sweep is continued). SIGINT and SIGTERM are the second kind at once. The same command on the same folder
+continues a stopped sweep: trials that ended are not run again.
 """
 
 from __future__ import annotations
@@ -49,17 +56,23 @@ class SweepResult:
     best: ConfigRow | None
     files: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    stopped: bool = False  # ended by a ``stop`` before every trial had run (see Sweep.request_stop)
 
 
 def run_sweep(task_name: str, settings: dict[str, Any] | None = None, sweep: SweepSpec | None = None, *,
               preset: str | None = None, config: str | os.PathLike | None = None, data_root: str | None = None,
-              out: TextIO | None = None, command: list[str] | None = None) -> SweepResult:
+              out: TextIO | None = None, command: list[str] | None = None, listen: bool = False,
+              source: TextIO | None = None) -> SweepResult:
     """Run (or continue) a sweep of ``task_name``: ``settings`` are the runs' own (flag names without dashes
     or dotted keys, as in :func:`suite.api.train`), ``sweep`` what varies. Prints as the command line does
     to ``out`` (default: standard output). A bad specification raises a one-line UserError before any
-    trial starts."""
-    return Sweep(task_name, settings or {}, sweep or SweepSpec(), preset=preset, config=config,
-                 data_root=data_root, out=out or sys.stdout, command=command).run()
+    trial starts. With ``listen``, lines ``stop`` on ``source`` (default: standard input) stop it gracefully
+    (see the module's docstring)."""
+    sweeper = Sweep(task_name, settings or {}, sweep or SweepSpec(), preset=preset, config=config,
+                    data_root=data_root, out=out or sys.stdout, command=command)
+    if listen:
+        sweeper.listen(source or sys.stdin)
+    return sweeper.run()
 
 
 def _ours(name: str) -> bool:
@@ -125,7 +138,9 @@ class Sweep:
         self._cond = threading.Condition()
         self._events: queue.Queue = queue.Queue()
         self._active: dict[int, TrialRun] = {}
-        self._stopping = threading.Event()
+        self._stopping = threading.Event()  # no new trial, and the running ones end at their next batch
+        self._draining = threading.Event()  # no new trial; the running ones finish
+        self._stops = 0  # the ``stop`` lines read so far
         self._errors: list[BaseException] = []
         self.notes: list[str] = []
 
@@ -280,6 +295,45 @@ class Sweep:
         data["spec"] = self.identity
         return data
 
+    # --- stopping -------------------------------------------------------------------------------------
+    def listen(self, source: TextIO) -> None:
+        """Read ``stop`` lines from ``source`` (a parent process's pipe) for as long as the sweep runs."""
+        def read() -> None:
+            try:
+                for line in source:
+                    if line.strip().lower() == "stop":
+                        self.request_stop()
+            except (OSError, ValueError):  # the pipe went away: nobody is left to ask
+                pass
+
+        threading.Thread(target=read, name="sweep-stdin-stop", daemon=True).start()
+
+    def request_stop(self) -> None:
+        """The first call: start no new trial and let the running ones finish. The second: end those too, at
+        their next batch (their settings are enqueued again, for a continued sweep to run)."""
+        self._stops += 1
+        again = "" if self.spec.sweep_dir else " with --sweep-dir <its folder>"
+        if self._stops == 1:
+            self._draining.set()
+            with self._cond:
+                self._cond.notify_all()
+            print(f"stop: the running trials finish and no new one starts ('stop' again ends them at their next "
+                  f"batch); the same command{again} continues the sweep", file=sys.stderr, flush=True)
+            return
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        with self._cond:
+            self._cond.notify_all()
+        print("stop: the running trials end at their next batch; they run again when the sweep is continued",
+              file=sys.stderr, flush=True)
+        for run in list(self._active.values()):
+            run.request_stop("interrupt")
+
+    @property
+    def stopped(self) -> bool:
+        return self._draining.is_set() or self._stopping.is_set()
+
     # --- running ----------------------------------------------------------------------------------------
     def run(self) -> SweepResult:
         from .storage import Storage, default_url, shown
@@ -302,6 +356,7 @@ class Sweep:
             waiting = sum(t.state.name == "WAITING" for t in known)  # with those recovered, enqueued again
             self._header(sampler_text, pruner_text, shown(self.storage.url), continuing, done, recovered, waiting)
             self.worker.start_heartbeat(self.study)
+            self._refresh(plots=False)  # the planned trials, WAITING, for a window to show at once
             self._work_all()
         finally:
             self.worker.close()
@@ -348,6 +403,9 @@ class Sweep:
                     item = self._events.get(timeout=0.5)
                 except queue.Empty:
                     continue
+                if item[0] == "started":  # a trial began: its row says RUNNING, with its run folder
+                    self._refresh(plots=False)
+                    continue
                 self._say_trial(item)
                 now = time.monotonic()
                 plots = now - last_plot >= PLOT_EVERY_S
@@ -370,7 +428,7 @@ class Sweep:
 
     def _work(self) -> None:
         try:
-            while not self._stopping.is_set():
+            while not self.stopped:
                 trial = self._next_trial()
                 if trial is None:
                     return
@@ -383,7 +441,7 @@ class Sweep:
         from .study import ask_new, recover_dead, take_waiting
 
         with self._cond:
-            while not self._stopping.is_set():
+            while not self.stopped:
                 trial = take_waiting(self.study, self.storage)
                 if trial is not None:
                     return trial
@@ -441,6 +499,7 @@ class Sweep:
                 "started": time.time()}
         trial.set_user_attr("trial", info)
         self.worker.running(trial._trial_id, True)
+        self._events.put(("started", trial.number))
         try:
             if error:
                 outcome = Outcome("FAIL", error=error)
@@ -505,7 +564,14 @@ class Sweep:
     def _rows(self) -> list[TrialRow]:
         from .study import trials_of
 
-        return [trial_row(t, self.names) for t in trials_of(self.study)]
+        trials = trials_of(self.study)
+        rows = [trial_row(t, self.names) for t in trials]
+        if self.spec.equal_params and self.sizes:  # a grid trial not started yet: the hidden size it will have
+            for row, frozen in zip(rows, trials):
+                point = frozen.user_attrs.get("point")
+                if "hidden" not in row.settings and point in self.sizes:
+                    row.settings["hidden"] = self.sizes[point][0]
+        return rows
 
     def _refresh(self, plots: bool) -> tuple[list[TrialRow], list[ConfigRow], list[str]]:
         rows = self._rows()
@@ -549,6 +615,10 @@ class Sweep:
             print("no trial completed: no best configuration", file=self.out)
         for text in notes:
             print(f"  {text}", file=self.out)
+        if self.stopped:
+            waiting = sum(r.status == "WAITING" for r in rows)
+            print(f"stopped: {waiting} trial{'s' * (waiting != 1)} not run yet; the same command continues the "
+                  f"sweep", file=self.out)
         print(f"wrote {self.folder}: {', '.join(files)}", file=self.out, flush=True)
         return SweepResult(self.folder, self.study_name, self.storage.url, f"val/{self.monitor}", self.direction,
-                           rows, configs, best, files, notes + ([note] if note else []))
+                           rows, configs, best, files, notes + ([note] if note else []), stopped=self.stopped)

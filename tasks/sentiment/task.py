@@ -99,6 +99,28 @@ class SentimentTask(Task):
         answers = classify(model, [text for _, text in lines], [f"{path}, line {n}" for n, _ in lines])
         return {"source": str(path), "classes": model.classes, "predictions": answers}
 
+    def predict_many(self, model: SentimentModule, inputs: list[str], *, files: bool = True) -> list[Any]:
+        """Every text in one batched pass (``classify``, as a file of lines is); an input naming a file
+        is answered as ``predict`` answers it, unless ``files=False`` (the server), where it is a text."""
+        answers: list[Any] = [None] * len(inputs)
+        texts, where, slots = [], [], []
+        for i, raw in enumerate(inputs):
+            if files:
+                path, _ = text_or_lines(raw, "text")  # (a file is read again by predict: rare on the CLI)
+                if path is not None:
+                    answers[i] = self.predict(model, raw)
+                    continue
+            elif not raw.strip():
+                raise UserError("the text is empty")
+            elif not model.preprocessor.tokens(raw):
+                raise UserError("the text has no words")
+            texts.append(raw)
+            where.append("--predict")
+            slots.append(i)
+        for i, answer in zip(slots, classify(model, texts, where) if texts else []):
+            answers[i] = answer
+        return answers
+
     def render_prediction(self, output: dict[str, Any]) -> str:
         if "predictions" in output:
             lines = []

@@ -88,6 +88,28 @@ class TaggingTask(Task):
             return tag_sentences(model, [raw_input])[0]
         return {"sentences": tag_sentences(model, [text for _, text in lines])}
 
+    def predict_many(self, model: TaggingModule, inputs: list[str], *, files: bool = True) -> list[Any]:
+        """Every sentence in one batched pass (``tag_sentences``, as a file of lines is); an input naming
+        a file is answered as ``predict`` answers it, unless ``files=False`` (the server), where it is a
+        sentence."""
+        from .tokens import split_sentence
+
+        answers: list[Any] = [None] * len(inputs)
+        texts, slots = [], []
+        for i, raw in enumerate(inputs):
+            if files:
+                path, _ = text_or_lines(raw, "sentence")
+                if path is not None:
+                    answers[i] = self.predict(model, raw)
+                    continue
+            elif not split_sentence(raw):
+                raise UserError("the sentence has no words to tag")
+            texts.append(raw)
+            slots.append(i)
+        for i, answer in zip(slots, tag_sentences(model, texts) if texts else []):
+            answers[i] = answer
+        return answers
+
     def render_prediction(self, output: dict[str, Any]) -> str:
         sentences = output.get("sentences", [output])
         return "\n\n".join(render_sentence(s) for s in sentences)
