@@ -18,6 +18,7 @@ from suite.errors import ConfigError, DataError
 from suite.task import TaskDataModule
 
 from .config import COSINE
+from .synthetic import SPLITS, TARGET, as_rows, delay_of, generate, is_synthetic, problem_named, split_sizes
 
 #: the largest magnitude a series value may have. Training statistics and errors in the data's units are
 #: computed in float64, whose squares overflow near 1e154; 1e100 leaves room for sums over many rows. (A
@@ -181,7 +182,14 @@ def check_time_order(times: pd.Series, source: str) -> None:
 class ForecastState(DataState):
     """What a trained forecaster keeps from its training series: the columns it reads (targets first,
     then covariates), the scaler fit on the training rows, the season and MASE scale of the metrics, and
-    the time column's frequency (for the time stamps of forecasts)."""
+    the time column's frequency (for the time stamps of forecasts).
+
+    A synthetic problem (``synthetic:NAME``) fills the same fields: no time column, the target ``target``
+    and the problem's channels as covariates, the scaler (the identity with ``--scaler none``), season 1,
+    and as MASE's scale the training targets' mean absolute deviation (MASE 1 is the mean predictor). It
+    also keeps ``target_mean``, the training targets' mean: the forecast of its baseline, which always
+    predicts it. Series have no such baseline, and their saved states no such field (it is written only
+    when set, so a series' state reads as before, with the same version)."""
 
     VERSION = 1
     time_column: str | None
@@ -192,6 +200,13 @@ class ForecastState(DataState):
     season: int
     mase_scale: list[float]
     freq: str | None
+    target_mean: list[float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        saved = super().to_dict()
+        if saved["target_mean"] is None:
+            del saved["target_mean"]
+        return saved
 
     @classmethod
     def upgrade(cls, saved: dict[str, Any], version: int) -> dict[str, Any]:
@@ -217,6 +232,9 @@ class ForecastDataModule(TaskDataModule):
 
     def load(self) -> None:
         opts = self.cfg.options
+        if is_synthetic(opts.data):
+            self._load_synthetic()
+            return
         frame, source = read_series(opts.data)
         time_col, targets, covariates = select_columns(frame, opts, source)
         values = self._read(frame, source, time_col, targets + covariates)
@@ -240,6 +258,9 @@ class ForecastDataModule(TaskDataModule):
         self.val_set = val or self.test_set
 
     def load_test(self, data: str) -> None:
+        if is_synthetic(data) or is_synthetic(self.cfg.options.data):
+            self._load_synthetic_test(data)
+            return
         frame, source = read_series(data)
         state = self.state
         for col in state.columns:
@@ -253,6 +274,66 @@ class ForecastDataModule(TaskDataModule):
             lookback, horizon = self.cfg.options.lookback, self.cfg.options.horizon
             raise DataError(source, f"series too short: {len(values)} rows, but lookback {lookback} + horizon "
                                     f"{horizon} need at least {lookback + horizon}")
+
+    # --- synthetic problems: independent sequences, each one window (see synthetic.py) -----------------
+    def _load_synthetic(self) -> None:
+        opts = self.cfg.options
+        problem = problem_named(opts.data)
+        made = {split: generate(problem, n, opts.sequence_length, delay_of(opts), opts.data_seed, split)
+                for split, n in zip(SPLITS, split_sizes(opts)) if n}
+        inputs, targets = made["train"]
+        if opts.scaler == "standard":  # the target over the training targets, each channel over its steps
+            scaler = Scaler(np.array([targets.mean(), *inputs.mean(axis=(0, 1))]),
+                            np.array([targets.std(), *inputs.std(axis=(0, 1))]))
+            scaler.std = np.where(scaler.std > 1e-12, scaler.std, 1.0)
+        else:
+            scaler = Scaler.identity(1 + inputs.shape[-1])
+        target_mean = float(targets.mean())
+        spread = float(np.abs(targets - target_mean).mean())
+        self.state = ForecastState(None, [TARGET], list(problem.channels), scaler.mean.tolist(),
+                                   scaler.std.tolist(), 1, [spread if spread > 1e-12 else 1.0], None,
+                                   [target_mean])
+        self.train_set, self.val_set, self.test_set = self._sequences(opts.data, [made.get(s) for s in SPLITS])
+
+    def _load_synthetic_test(self, data: str) -> None:
+        """``--evaluate synthetic:NAME``: the test split the run's settings draw (``--data-seed``,
+        ``--examples`` and ``--split`` choose which), else its validation split where it has no test."""
+        opts, state = self.cfg.options, self.state
+        if not is_synthetic(opts.data):
+            raise DataError(data, f"this model forecasts the series {', '.join(state.targets)}; synthetic data "
+                                  "is scored by a model trained on it")
+        if not is_synthetic(data):
+            raise DataError(data, f"this model was trained on {opts.data}; evaluate it on synthetic data "
+                                  f"(--evaluate {opts.data}, with --data-seed N for other examples)")
+        problem = problem_named(data, "--evaluate")
+        if problem.columns != state.columns:
+            raise DataError(data, f"this model reads {', '.join(state.columns)}, and {data} has "
+                                  f"{', '.join(problem.columns)}; evaluate it on {opts.data}")
+        _, n_val, n_test = split_sizes(opts)
+        split, n = ("test", n_test) if n_test else ("val", n_val)
+        part = generate(problem, n, opts.sequence_length, delay_of(opts), opts.data_seed, split)
+        [self.test_set] = self._sequences(data, [part])
+        self.test_split = f"{split} split of {data} (data seed {opts.data_seed}, {n} examples)"
+
+    def _sequences(self, source: str, parts: list[tuple[np.ndarray, np.ndarray] | None]
+                   ) -> list[WindowDataset | None]:
+        """One window per example of each part (inputs, targets), over the examples laid out as rows: the
+        forecast origin of an example is its target row."""
+        state, opts = self.state, self.cfg.options
+        stride = opts.sequence_length + 1
+        rows = [as_rows(inputs, targets, state.mean) for inputs, targets in filter(None, parts)]
+        self.values, self.times = np.concatenate(rows), None
+        scaled = scale_checked(self.values, state.mean, state.std, state.columns, source)
+        self.series = torch.tensor(scaled, dtype=torch.float32)
+        made, first = [], 0
+        for part in parts:
+            if part is None:
+                made.append(None)
+                continue
+            origins = first + np.arange(len(part[1]), dtype=np.int64) * stride + opts.sequence_length
+            made.append(WindowDataset(self.series, origins, opts.lookback, 1, 1))
+            first += len(part[1]) * stride
+        return made
 
     def _read(self, frame: pd.DataFrame, source: str, time_col: str | None, columns: list[str]) -> np.ndarray:
         """The columns' values, checked (and their time column's order); keeps them and the times."""

@@ -74,6 +74,16 @@ def repeat_last(x: torch.Tensor, origins: torch.Tensor, dataset: WindowDataset) 
     return x[:, -1:, : dataset.targets].expand(-1, dataset.horizon, -1)
 
 
+def constant(values: list[float], state: ForecastState) -> Predictor:
+    """Every step of every target equals ``values`` (in the data's units): the mean predictor."""
+    scaled = (torch.tensor(values, dtype=torch.float64) - torch.tensor(state.mean[: len(values)], dtype=torch.float64)
+              ) / torch.tensor(state.std[: len(values)], dtype=torch.float64)
+
+    def predict(x: torch.Tensor, origins: torch.Tensor, dataset: WindowDataset) -> torch.Tensor:
+        return scaled.to(x.dtype).expand(x.shape[0], dataset.horizon, -1)
+    return predict
+
+
 def seasonal_naive(season: int) -> Predictor:
     """Every future step equals the value one season earlier."""
     def predict(x: torch.Tensor, origins: torch.Tensor, dataset: WindowDataset) -> torch.Tensor:

@@ -31,6 +31,9 @@ def stitched_test_forecast(model: ForecastModule, dm: ForecastDataModule, batch_
     unscale = lambda t: torch.cat(t).reshape(-1, dataset.targets).double().numpy() * std + mean  # noqa: E731
     index = torch.cat(rows).reshape(-1).numpy()
     times = dm.times.iloc[index].tolist() if dm.times is not None else None
+    if dm.state.target_mean is not None:  # synthetic sequences (horizon 1): numbered as test examples
+        return {"targets": dm.state.targets, "row": list(range(len(index))), "index": "example", "time": None,
+                "forecast": unscale(preds), "actual": unscale(trues)}
     return {"targets": dm.state.targets, "row": index.tolist(), "time": times,
             "forecast": unscale(preds), "actual": unscale(trues)}
 
@@ -38,7 +41,7 @@ def stitched_test_forecast(model: ForecastModule, dm: ForecastDataModule, batch_
 def write_predictions_csv(path: Path, table: dict[str, Any]) -> str:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        header = ["row"] + (["time"] if table["time"] else [])
+        header = [table.get("index", "row")] + (["time"] if table["time"] else [])
         for col in table["targets"]:
             header += [col, f"{col}_forecast"]
         writer.writerow(header)
@@ -58,6 +61,19 @@ def write_plot(path: Path, table: dict[str, Any], split: str) -> str:
     import matplotlib.pyplot as plt
 
     col = table["targets"][0]
+    if table.get("index") == "example":  # independent sequences: forecast against target, one dot each
+        fig, ax = plt.subplots(figsize=[7, 7])
+        actual, forecast = table["actual"][:, 0], table["forecast"][:, 0]
+        ax.scatter(actual, forecast, s=6, c="g", alpha=0.5)
+        low, high = float(min(actual.min(), forecast.min())), float(max(actual.max(), forecast.max()))
+        ax.plot([low, high], [low, high], "r", linewidth=1)
+        ax.set_title(f"Forecast against the true {col} ({split.split(' ')[0]} split, {len(actual)} examples)")
+        ax.set_xlabel(f"true {col}")
+        ax.set_ylabel("forecast")
+        fig.tight_layout()
+        fig.savefig(path, dpi=80)
+        plt.close(fig)
+        return path.name
     fig, ax = plt.subplots(2, 1, sharex=True, figsize=[12, 8])
     ax[0].plot(table["forecast"][:, 0], "g")
     ax[0].set_title(f"Prediction ({col}, {split.split(' ')[0]} split)")

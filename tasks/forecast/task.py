@@ -11,7 +11,8 @@ from suite.config import RunConfig
 from suite.errors import DataError, UserError
 from suite.task import Baseline, Task
 
-from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, ForecastConfig
+from .config import COSINE, LONG_HORIZON_DEFAULTS, SEED_PRESET, SYNTHETIC_PRESET, ForecastConfig
+from .synthetic import is_synthetic
 
 # The registry loads this class for --help, --list-tasks and --print-config, which must not wait for torch:
 # numpy, torch, pandas and this task's data and model modules are imported in the methods that use them.
@@ -33,24 +34,33 @@ def split_origin(raw_input: str) -> tuple[str, int | None]:
 class ForecastTask(Task):
     name = "forecast"
     title = "Time-series forecasting"
-    description = "forecast the next steps of one or more series (CSV/Parquet/JSON, ETT, the seed's cosine)"
+    description = ("forecast the next steps of one or more series (CSV/Parquet/JSON, ETT, the seed's cosine), "
+                   "or the target of synthetic sequence problems (synthetic:adding, synthetic:delay)")
     Config = ForecastConfig
     input_kind = "series"
     output_kind = "series"
     monitor = "mse"
     defaults = LONG_HORIZON_DEFAULTS
-    presets = {"seed": SEED_PRESET}
+    presets = {"seed": SEED_PRESET, "synthetic": SYNTHETIC_PRESET}
     preset_help = {"seed": "the seed tutorial's cosine wave: windows of 500, SimpleRNN(32), adam, 10 epochs, "
-                           "batch 100 (the default when neither --data nor --lookback/--horizon is given)"}
+                           "batch 100 (the default when neither --data nor --lookback/--horizon is given)",
+                   "synthetic": "a synthetic sequence problem (synthetic:adding unless --data names another): "
+                                "each whole sequence read step by step, LSTM(64), MSE, adam at 1e-2 with "
+                                "gradient clipping, batch 64, 20 epochs (the default for --data synthetic:NAME)"}
 
     def default_preset(self, given: dict[str, Any]) -> str | None:
         data = given.get("options.data", COSINE)
+        if is_synthetic(data):
+            return "synthetic"
         if data == COSINE and "options.lookback" not in given and "options.horizon" not in given:
             return "seed"
         return None
 
     def slug(self, cfg: RunConfig) -> str:
         opts = cfg.options
+        if is_synthetic(opts.data):
+            name = opts.data.split(":", 1)[1]
+            return f"{name}-T{opts.sequence_length}-{opts.model}-{cfg.backbone.cell}{cfg.backbone.hidden}"
         source = "cosine" if opts.data == COSINE else Path(opts.data).stem.replace("/", "_")
         return f"{source}-{opts.model}-{cfg.backbone.cell}{cfg.backbone.hidden}-L{opts.lookback}H{opts.horizon}"
 
@@ -65,10 +75,13 @@ class ForecastTask(Task):
         return ForecastModule(cfg, datamodule.state)
 
     def baseline(self, datamodule: ForecastDataModule) -> Baseline:
-        from .metrics import repeat_last, score, seasonal_naive
+        from .metrics import constant, repeat_last, score, seasonal_naive
 
         state = datamodule.state
         splits = {"val": datamodule.val_set, "test": datamodule.test_set}
+        if state.target_mean is not None:  # synthetic sequences: no history of the target to repeat
+            mean = constant(state.target_mean, state)
+            return Baseline("train_mean", score(mean, splits["val"], state), score(mean, splits["test"], state))
         last = {split: score(repeat_last, ds, state) for split, ds in splits.items()}
         others = {}
         season = state.season
@@ -90,6 +103,8 @@ class ForecastTask(Task):
         from .data import future_times, scale_checked
 
         state, opts = model.state, model.cfg.options
+        if is_synthetic(opts.data):
+            return self._predict_synthetic(model, raw_input)
         targets, covariates = state.targets, state.covariates
         source, origin = split_origin(raw_input)
         values, times = self._history(source, state)
@@ -136,6 +151,51 @@ class ForecastTask(Task):
             "actual": {col: future[:steps, j].tolist() for j, col in enumerate(targets)},
         }
 
+    def _predict_synthetic(self, model: ForecastModule, raw_input: str) -> dict[str, Any]:
+        """The target of one sequence: inline (``"0.2 *0.5 0.1 *0.3"`` for adding, starred values marked;
+        plain numbers for delay), or ``synthetic:NAME@N``, example N of the test split the run's settings
+        draw (``synthetic:NAME`` alone: example 0; negative N counts from the end)."""
+        import numpy as np
+        import torch
+
+        from .synthetic import delay_of, generate, parse_inline, problem_named, split_sizes, truth
+
+        state, opts = model.state, model.cfg.options
+        problem = problem_named(opts.data)
+        if opts.predict_steps > 1:
+            raise UserError(f"--predict-steps: {opts.data} has one target per sequence; leave it at 0 or 1")
+        source, index = split_origin(raw_input)
+        example = split = None
+        if is_synthetic(source):
+            if problem_named(source, "--predict") is not problem:
+                raise UserError(f"--predict: this model was trained on {opts.data}, not {source}")
+            _, n_val, n_test = split_sizes(opts)
+            split, n = ("test", n_test) if n_test else ("val", n_val)
+            index = 0 if index is None else index
+            if not -n <= index < n:
+                raise UserError(f"--predict: example {index} is outside the {n} {split} examples of {source} "
+                                f"(0 to {n - 1}, or negative from the end)")
+            example = index % n
+            inputs, targets = generate(problem, n, opts.sequence_length, delay_of(opts), opts.data_seed, split)
+            inputs, actual = inputs[example, opts.sequence_length - opts.lookback:], float(targets[example])
+        else:  # read whole: the sequence model reads any length (trained on --lookback steps)
+            inputs = parse_inline(problem, raw_input)
+            actual = truth(problem, inputs, delay_of(opts))
+            if opts.model == "segment" and len(inputs) != opts.lookback:
+                raise UserError(f"--predict: the segment model reads sequences of {opts.lookback} steps, got "
+                                f"{len(inputs)}")
+        mean, std = np.asarray(state.mean), np.asarray(state.std)
+        rows = np.concatenate([np.full((len(inputs), 1), mean[0]), inputs], axis=1)
+        window = torch.tensor((rows - mean) / std, dtype=torch.float32)
+        model.eval()
+        with torch.no_grad():
+            forecast = float(model(window[None])[0, 0, 0]) * std[0] + mean[0]
+        return {"problem": problem.name, "example": example, "split": split, "length": len(inputs),
+                "trained_length": opts.lookback, "targets": state.targets, "steps": 1, "time": None,
+                "forecast": {state.targets[0]: [forecast]},
+                "actual": {state.targets[0]: [] if actual is None else [actual]},
+                "baseline": {"train_mean": state.target_mean}}
+
     def _history(self, raw_input: str, state: ForecastState) -> tuple[np.ndarray, list[str] | None]:
         """The values to forecast from: inline numbers (one column), 'cosine', or a table file."""
         from .data import numeric_values, parse_inline_series, read_series
@@ -170,6 +230,13 @@ class ForecastTask(Task):
     @staticmethod
     def _write_csv(output: dict[str, Any], handle) -> None:
         writer = csv.writer(handle)
+        if "problem" in output:  # a synthetic sequence: its one forecast beside the true target
+            col = output["targets"][0]
+            actual = output["actual"][col]
+            writer.writerow(["example", col, f"{col}_forecast"])
+            writer.writerow(["inline" if output["example"] is None else output["example"],
+                             f"{actual[0]:.6g}" if actual else "", f"{output['forecast'][col][0]:.6g}"])
+            return
         times = output.get("time")
         writer.writerow(["step"] + (["time"] if times else []) + output["targets"])
         for i in range(output["steps"]):
