@@ -15,7 +15,19 @@ def run_app(argv: list[str] | None = None) -> int:
     from .theme import set_default_plot_colours
 
     set_default_plot_colours(app)
+    collector = main_thread_garbage_collection()  # noqa: F841 (its timer runs while the window does)
 
     window = MainWindow()
     window.show()
     return app.exec()
+
+
+def main_thread_garbage_collection():
+    """Python's cycle collector run by a timer on the GUI thread only, instead of wherever an allocation
+    triggers it: collected in a background job's thread (loading a checkpoint, predicting), a dead
+    widget's Qt destructor deadlocks against the GUI thread or crashes (seen with the music task's
+    first prediction, which imports music21 in a job). pyqtgraph ships this collector for the purpose."""
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    return GarbageCollector(interval=1.0)
+

@@ -10,6 +10,22 @@ import pytest  # noqa: E402
 from PySide6.QtCore import QSettings  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def garbage_collected_on_the_gui_thread(qapp):
+    """As the application does (gui/app.py): no Qt object is collected in a background job's thread. After
+    the test, the garbage is collected here, on the GUI thread, and automatic collection is back on for
+    the tests that follow."""
+    import gc
+
+    from gui.app import main_thread_garbage_collection
+
+    collector = main_thread_garbage_collection()
+    yield collector
+    collector.timer.stop()
+    gc.collect()
+    gc.enable()
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     from gui.main_window import MainWindow
