@@ -46,7 +46,11 @@ SHORT = {"sentiment": ["--limit", "500"], "translation": ["--max-pairs", "1000"]
 PLUGIN = "the plugin of docs/PLUGINS.md is not installed here; tests/test_plugins.py installs it and runs these"
 HUB = "a Hugging Face dataset name: needs the Hub, or a copy cached earlier (this machine is offline)"
 #: command patterns that cannot run here, and why
-SKIPS = {"--task adding": PLUGIN, "runs/adding/": PLUGIN, "--data imdb": HUB, "--data conll2003": HUB}
+SKIPS = {"--task adding": PLUGIN, "runs/adding/": PLUGIN, "--data imdb": HUB, "--data conll2003": HUB,
+         "postgresql://": "a sweep on a PostgreSQL server: there is none here (tests/test_sweeps_runs.py shares "
+                          "one study between processes through SQLite and a journal file)",
+         "journal:/mnt/shared/": "a journal on a file system shared between machines, mounted at /mnt/shared "
+                                 "there (tests/test_sweeps_runs.py runs a sweep on a journal file)"}
 
 #: which earlier run stands in for ``runs/<task>/<run>``: the first one whose settings fit the command's
 #: inputs (a forecast of ETTh1 rows needs a run trained on ETTh1, an English->German one will not take German)
@@ -241,6 +245,9 @@ def docs(tmp_path_factory, data_root):
     patch.chdir(work)
     patch.setenv("RNN_SUITE_RUNS", str(work / "runs"))
     patch.setenv("RNN_SUITE_CACHE", str(base / "cache"))  # one cache: IMDB's word vectors are learnt once
+    # docs/SWEEPS.md's sweeps run dozens of trials: forked from one process that has imported torch and
+    # Lightning, not a fresh interpreter's seconds of imports each (the same command line; see launch.py)
+    patch.setenv("RNN_SUITE_TRIAL_LAUNCHER", "forkserver")
     yield Docs(work, data_root, patch)
     patch.undo()
     torch.set_num_threads(threads)  # --threads 1 below set it for this process
