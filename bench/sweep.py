@@ -54,6 +54,7 @@ import io
 import json
 import math
 import os
+import resource
 import shlex
 import shutil
 import statistics
@@ -87,6 +88,7 @@ class Bench:
                     "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         self.env.pop("RNN_SUITE_TRIAL_LAUNCHER", None)  # the default launcher, as a user gets it
         self._n = 0
+        self.cpu = 0.0
 
     def folder(self, name: str) -> Path:
         self._n += 1
@@ -94,9 +96,11 @@ class Bench:
 
     def cli(self, args: list[str], name: str, echo: bool = False) -> tuple[float, str]:
         """``python main.py ARGS`` in the work folder: (wall seconds, its output). Trial lines are echoed
-        as they come when ``echo``; a failure raises with the output's end."""
+        as they come when ``echo``; a failure raises with the output's end. The CPU seconds of the
+        command and every process it waited for (its trials) are left in ``self.cpu``."""
         log = self.work / f"{name}.log"
         command = [sys.executable, str(MAIN), *args]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         lines = []
         with open(log, "w", encoding="utf-8") as handle:
@@ -110,6 +114,8 @@ class Bench:
                     print("    " + line.rstrip(), flush=True)
             code = proc.wait()
         wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
         output = "".join(lines)
         if code != 0:
             raise UserError(f"{shlex.join(['python', 'main.py', *args])} failed (exit {code}); see {log}:\n"
@@ -211,6 +217,7 @@ def part1(bench: Bench, args) -> str:
     print(f"part 1: --preset seed --sweep max-epochs={','.join(map(str, epochs))} against the same runs one by one, "
           f"{args.repeats} repeat(s); {load_line()}", flush=True)
     sweep_walls, single_walls, checks = [], [], []
+    sweep_cpu, single_cpu = [], []
     commands: list[list[str]] = []
     swept: dict[int, dict[str, Any]] = {}
     for repeat in range(args.repeats):  # the first repeat runs the sweep first: its trials' command lines
@@ -224,6 +231,7 @@ def part1(bench: Bench, args) -> str:
                 done = trials(folder)
                 assert len(done) == len(epochs) and {t["status"] for t in done} == {"COMPLETE"}, done
                 sweep_walls.append(wall)
+                sweep_cpu.append(bench.cpu)
                 print(f"  sweep: {wall:.1f} s for {len(done)} trials ({where_the_time_went(done, began, ended)})",
                       flush=True)
                 if not commands:
@@ -232,13 +240,15 @@ def part1(bench: Bench, args) -> str:
                 else:
                     checks += [(int(t["number"]), t["path"]) for t in done]
             else:
-                walls = []
+                walls, cpu = [], 0.0
                 for number, argv in enumerate(commands):
                     run_dir = bench.folder(f"overhead-single-{number}")
                     wall, _ = bench.cli(standalone(argv, run_dir), run_dir.name)
                     walls.append(wall)
+                    cpu += bench.cpu
                     checks.append((number, run_dir))
                 single_walls.append(walls)
+                single_cpu.append(cpu)
                 print(f"  one by one: {' + '.join(f'{w:.1f}' for w in walls)} = {sum(walls):.1f} s", flush=True)
     n = len(epochs)
     sweep_per = statistics.median(sweep_walls) / n
@@ -252,13 +262,16 @@ def part1(bench: Bench, args) -> str:
     for number, t in sorted(swept.items()):
         print(f"  trial {number} max-epochs={t['max-epochs']}: val mse sweep {val_mse(t):.6e}, fit {float(t['fit_seconds']):.1f} s")
     ratio = sweep_per / single_per
+    cpu_sweep, cpu_single = statistics.median(sweep_cpu) / n, statistics.median(single_cpu) / n
     metrics = "identical" if not mismatches else "DIFFERENT"
+    print(f"  CPU per trial (the processes' user + system seconds, less sensitive to other jobs): sweep "
+          f"{cpu_sweep:.2f} s, one by one {cpu_single:.2f} s; ratio {cpu_sweep / cpu_single:.3f}")
     print(f"  per trial: sweep {sweep_per:.2f} s, one by one {single_per:.2f} s; ratio {ratio:.3f} (target <= 1.03)")
     print(f"  validation MSE per trial, sweep vs one by one: {metrics}"
           + ("" if not mismatches else f" ({'; '.join(mismatches)})"))
     print(f"  {load_line()}")
     return (f"part1 overhead={ratio:.3f} target=1.03 sweep_s_per_trial={sweep_per:.2f} "
-            f"single_s_per_trial={single_per:.2f} metrics={metrics}")
+            f"single_s_per_trial={single_per:.2f} cpu_ratio={cpu_sweep / cpu_single:.3f} metrics={metrics}")
 
 
 # --- 2. parallel ---------------------------------------------------------------------------------------------
