@@ -10,7 +10,11 @@ measured in the same run as its reference:
    ``python main.py ... --run-dir DIR``, less ``--events stdout``. Prints the seconds per trial of both
    (the whole sweep command's wall time over its trials, against the standalone runs' mean wall time),
    the ratio (target <= 1.03), and whether each trial's validation MSE equals its standalone run's
-   (same settings and seed: it should, to the last bit).
+   (same settings and seed: it should, to the last bit). It also prints where the sweep command's time
+   went (before its first trial: Python, Optuna and the study; between trials; after the last: the
+   table, the files and the plots) and the CPU seconds of both sides (no steadier than the wall time on a
+   busy machine: torch's two threads spin while they wait for each other, so a descheduled thread costs
+   its partner CPU too). ``--repeats N`` alternates the two sides and takes medians.
 2. **Parallel.** Four seed-cosine trials (``--seeds 4``) with ``--parallel 2`` against ``--parallel 1``:
    both wall times and the ratio (target <= 0.65 on 2 cores), and whether the metrics per seed match.
    The sweep shares the cores out (2 threads per trial at ``--parallel 1``, 1 at ``--parallel 2``), so
@@ -21,7 +25,8 @@ measured in the same run as its reference:
    --equal-params --seeds 3``: the sweep's table, each cell's test MSE over the train-mean baseline's, and a
    verdict: LSTM and GRU solve it (mean + one std below 0.1x the baseline) while the RNN does not
    (mean - one std above 0.1x, and above the others' spread). ``--adding-epochs``/``--adding-examples``
-   shorten it; at the defaults it is 9 trials of 20 epochs over 8,000 training sequences.
+   shorten it; at the defaults it is 9 trials of 20 epochs over 8,000 training sequences (9 minutes
+   with ``--adding-parallel 2`` on this project's 2 cores).
 4. **ETTh1 search.** Lookback 96, horizon 96, the split 8640/2880/2880 (as bench/ett.py): the default
    configuration once, then ``--search 16`` over ``lr``, ``hidden``, ``head-dropout`` and ``segment``
    twice with the same sampler seed, pruning on (the engine's MedianPruner) and off. Prints the best
@@ -54,7 +59,6 @@ import io
 import json
 import math
 import os
-import resource
 import shlex
 import shutil
 import statistics
@@ -70,6 +74,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from suite.errors import UserError, exit_on_user_error  # noqa: E402
+
+try:
+    import resource  # POSIX: the CPU seconds of finished child processes
+except ImportError:
+    resource = None
 
 MAIN = REPO / "main.py"
 BUSY = 1.5  # above this 1-minute load average on 2 cores, timings are noise
@@ -100,7 +109,7 @@ class Bench:
         command and every process it waited for (its trials) are left in ``self.cpu``."""
         log = self.work / f"{name}.log"
         command = [sys.executable, str(MAIN), *args]
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        before = children_cpu()
         started = time.perf_counter()
         lines = []
         with open(log, "w", encoding="utf-8") as handle:
@@ -114,13 +123,19 @@ class Bench:
                     print("    " + line.rstrip(), flush=True)
             code = proc.wait()
         wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        self.cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+        self.cpu = children_cpu() - before
         output = "".join(lines)
         if code != 0:
             raise UserError(f"{shlex.join(['python', 'main.py', *args])} failed (exit {code}); see {log}:\n"
                             + "\n".join(output.splitlines()[-15:]))
         return wall, output
+
+
+def children_cpu() -> float:
+    if resource is None:
+        return math.nan
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def load_line() -> str:
@@ -218,6 +233,7 @@ def part1(bench: Bench, args) -> str:
           f"{args.repeats} repeat(s); {load_line()}", flush=True)
     sweep_walls, single_walls, checks = [], [], []
     sweep_cpu, single_cpu = [], []
+    sweep_fit, single_fit = [], []  # the trials' own fit seconds (results.json), per side and repeat
     commands: list[list[str]] = []
     swept: dict[int, dict[str, Any]] = {}
     for repeat in range(args.repeats):  # the first repeat runs the sweep first: its trials' command lines
@@ -232,6 +248,7 @@ def part1(bench: Bench, args) -> str:
                 assert len(done) == len(epochs) and {t["status"] for t in done} == {"COMPLETE"}, done
                 sweep_walls.append(wall)
                 sweep_cpu.append(bench.cpu)
+                sweep_fit.append(sum(t["results"]["fit_seconds"] for t in done))
                 print(f"  sweep: {wall:.1f} s for {len(done)} trials ({where_the_time_went(done, began, ended)})",
                       flush=True)
                 if not commands:
@@ -249,6 +266,7 @@ def part1(bench: Bench, args) -> str:
                     checks.append((number, run_dir))
                 single_walls.append(walls)
                 single_cpu.append(cpu)
+                single_fit.append(sum(results_of(d)["fit_seconds"] for _, d in checks[-len(commands):]))
                 print(f"  one by one: {' + '.join(f'{w:.1f}' for w in walls)} = {sum(walls):.1f} s", flush=True)
     n = len(epochs)
     sweep_per = statistics.median(sweep_walls) / n
@@ -264,14 +282,22 @@ def part1(bench: Bench, args) -> str:
     ratio = sweep_per / single_per
     cpu_sweep, cpu_single = statistics.median(sweep_cpu) / n, statistics.median(single_cpu) / n
     metrics = "identical" if not mismatches else "DIFFERENT"
-    print(f"  CPU per trial (the processes' user + system seconds, less sensitive to other jobs): sweep "
+    print(f"  CPU per trial (the processes' user + system seconds): sweep "
           f"{cpu_sweep:.2f} s, one by one {cpu_single:.2f} s; ratio {cpu_sweep / cpu_single:.3f}")
+    # the wall time less the fit time: what the sweep adds, without the fits' own run-to-run noise
+    rest_sweep = statistics.median(w - f for w, f in zip(sweep_walls, sweep_fit)) / n
+    rest_single = statistics.median(sum(w) - f for w, f in zip(single_walls, single_fit)) / n
+    print(f"  per trial, fitting: sweep {statistics.median(sweep_fit) / n:.2f} s, one by one "
+          f"{statistics.median(single_fit) / n:.2f} s; the rest (start-up, test, files; the sweep's own work): "
+          f"sweep {rest_sweep:.2f} s, one by one {rest_single:.2f} s, {rest_sweep - rest_single:+.2f} s a trial "
+          f"({(rest_sweep - rest_single) / single_per:+.1%} of a standalone run)")
     print(f"  per trial: sweep {sweep_per:.2f} s, one by one {single_per:.2f} s; ratio {ratio:.3f} (target <= 1.03)")
     print(f"  validation MSE per trial, sweep vs one by one: {metrics}"
           + ("" if not mismatches else f" ({'; '.join(mismatches)})"))
     print(f"  {load_line()}")
     return (f"part1 overhead={ratio:.3f} target=1.03 sweep_s_per_trial={sweep_per:.2f} "
-            f"single_s_per_trial={single_per:.2f} cpu_ratio={cpu_sweep / cpu_single:.3f} metrics={metrics}")
+            f"single_s_per_trial={single_per:.2f} added_s_per_trial={rest_sweep - rest_single:.2f} "
+            f"metrics={metrics}")
 
 
 # --- 2. parallel ---------------------------------------------------------------------------------------------
@@ -363,8 +389,8 @@ def part3(bench: Bench, args) -> str:
         said = "; ".join(parts)
     print(f"  verdict: {verdict}: {said} (solved: mean + std below 0.1x the baseline)")
     print(f"  {load_line()}")
-    return (f"part3 adding_T{args.adding_length} rnn={rnn_mean:.3f} lstm={stats['lstm'][0]:.3f} "
-            f"gru={stats['gru'][0]:.3f} (test mse / baseline) target: lstm,gru<0.1<rnn verdict={verdict}")
+    return (f"part3 adding_T{args.adding_length} rnn={rnn_mean:.4f} lstm={stats['lstm'][0]:.4f} "
+            f"gru={stats['gru'][0]:.4f} (test mse / baseline) target: lstm,gru<0.1<rnn verdict={verdict}")
 
 
 # --- 4. the ETTh1 search -------------------------------------------------------------------------------------
@@ -427,9 +453,10 @@ def part4(bench: Bench, args) -> str:
     max_epochs = default["config"]["train"]["max_epochs"]
     print(f"  default: val mse {d_val:.4f}, test mse {d_test:.4f}, {d_epochs} epochs, {wall:.0f} s "
           f"({default['config']['backbone']['cell']}{default['config']['backbone']['hidden']})", flush=True)
-    full = (wall / max(1, d_epochs)) * 10 * (1 + 2 * 16)
-    print(f"  estimate of the full part (--trials 16, 10 epochs, 33 fits of the default's cost): ~{fmt_s(full)}",
-          flush=True)
+    startup, per_epoch = wall - default["fit_seconds"], default["fit_seconds"] / max(1, d_epochs)
+    full = 33 * startup + per_epoch * 10 * 33
+    print(f"  estimate of the full part from this fit ({startup:.0f} s to start, {per_epoch:.0f} s per epoch): "
+          f"at most ~{fmt_s(full)} (33 fits of 10 epochs, none pruned)", flush=True)
 
     settings: dict[str, Any] = {"data": "forecast/ett/ETTh1.csv", "lookback": 96, "horizon": 96,
                                 "split": "8640,2880,2880", "plot": False}
@@ -447,22 +474,30 @@ def part4(bench: Bench, args) -> str:
               f"best {best.label() if best else '-'}: val mse {best.val_mean:.4f}, test mse "
               f"{best.test_mean:.4f}" if best else "    no trial completed", flush=True)
     result, seconds, epochs_on, pruned = outcome[True]
-    _, seconds_off, epochs_off, _ = outcome[False]
+    result_off, seconds_off, epochs_off, _ = outcome[False]
     best = result.best
     saved = 1 - epochs_on / epochs_off if epochs_off else math.nan
     better = best is not None and best.val_mean <= d_val
     ran = wall + seconds + seconds_off
     fits = 1 + 2 * args.trials
     epochs_ran = d_epochs + epochs_on + epochs_off
+    # seconds to start a fit (its wall time less its fit time) and per epoch, over every fit this part ran
+    runs = [t for r in (outcome[True][0], result_off) for t in r.trials if t.fit_seconds and t.started and t.finished]
+    starts = [wall - default["fit_seconds"]] + [t.finished - t.started - t.fit_seconds for t in runs]
+    startup = statistics.fmean(starts)
+    per_epoch = (default["fit_seconds"] + sum(t.fit_seconds for t in runs)) / max(1, d_epochs + sum(
+        t.epochs or 0 for t in runs))
     # the full part: the default's 10 epochs, 16 unpruned trials of up to 10, and 16 pruned ones saving as here
-    full = ran / max(1, epochs_ran) * 10 * (1 + 16 + 16 * (epochs_on / epochs_off if epochs_off else 1))
+    share = epochs_on / epochs_off if epochs_off else 1.0
+    full = 33 * startup + per_epoch * 10 * (1 + 16 + 16 * share)
     print(f"  best val mse {best.val_mean:.4f} against the default's {d_val:.4f}: "
           f"{'at least as good' if better else 'WORSE'} (target: at least as good); its test mse {best.test_mean:.4f} "
           f"(the default's {d_test:.4f})" if best else "  no trial completed")
     print(f"  pruning: {epochs_on} epochs against {epochs_off} without ({pruned} pruned), saved {saved:.0%} "
           f"(target >= 30%); wall {fmt_s(seconds)} against {fmt_s(seconds_off)}")
-    print(f"  this part: {fits} fits, {epochs_ran} epochs in {fmt_s(ran)}; the full part (--trials 16, 10 epochs, "
-          f"pruning saving as here) would take ~{fmt_s(full)} at this rate of seconds per epoch")
+    print(f"  this part: {fits} fits, {epochs_ran} epochs in {fmt_s(ran)} ({startup:.0f} s to start a fit, "
+          f"{per_epoch:.1f} s per epoch); the full part (--trials 16, 10 epochs, pruning saving as here) would "
+          f"take ~{fmt_s(full)} at these rates")
     print(f"  {load_line()}")
     return (f"part4 best_val_mse={best.val_mean if best else math.nan:.4f} default_val_mse={d_val:.4f} "
             f"best_test_mse={best.test_mean if best else math.nan:.4f} pruning_saved={saved:.2f} target=0.30 "
