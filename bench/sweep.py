@@ -29,19 +29,19 @@ measured in the same run as its reference:
    with ``--adding-parallel 2`` on this project's 2 cores).
 4. **ETTh1 search.** Lookback 96, horizon 96, the split 8640/2880/2880 (as bench/ett.py): the default
    configuration once, then ``--search 16`` over ``lr``, ``hidden``, ``head-dropout`` and ``segment``
-   twice with the same sampler seed, pruning on (the engine's MedianPruner) and off. Prints the best
+   twice with the same sampler seed, pruning on (``--pruner median``, the default) and off (``--pruner
+   none``). Prints the best
    validation MSE against the default's (target: at least as good), the best trial's test MSE, and the
    share of epochs pruning saved (target >= 0.30). ``dropout`` is PyTorch's between stacked layers and
    does nothing in the default's single layer, so the search varies the head's dropout, the one this
    model has. It is 33 ETTh1 fits: ``--trials`` and ``--max-epochs`` shorten it, and it prints an
    estimate of the full part's wall time from the fits it ran.
 
-   *Pruning off:* the engine has no switch for it (``--search`` always prunes with a MedianPruner;
-   ``SweepSpec`` has no pruner field). This script turns it off through the Python API: it runs
-   :func:`suite.sweeps.run_sweep` in-process with ``Sweep._sampler_and_pruner`` wrapped to return
-   Optuna's ``NopPruner`` beside the same TPE sampler (see :func:`pruning_off`). The two searches sample
-   the same first 10 trials (TPE's random start-up, seeded); after those, TPE models the trials so far,
-   which in one search include pruned ones, so the two may sample differently.
+   The two searches run in this process through :func:`suite.sweeps.run_sweep`, the same specification
+   but for its pruner (``SweepSpec.pruner``, what ``--pruner`` sets). They sample the same first 10 trials
+   (TPE's random start-up, seeded by the seed and each trial's number); after those, TPE models the trials
+   so far, which in one search include pruned ones, so the two may sample differently. A pruned trial's
+   epochs are those it trained whole (the one its stop cut short, after a batch or so, is not counted).
 
 Every sweep runs in a fresh folder under ``--work`` (default: a temporary folder, removed after), trials
 as the engine starts them (a fresh interpreter each). Timing figures need a quiet machine: each part
@@ -53,7 +53,6 @@ The last line of each part is its figure, e.g. ``part1 overhead=1.012 target=1.0
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import json
@@ -68,7 +67,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -394,33 +393,13 @@ def part3(bench: Bench, args) -> str:
 
 
 # --- 4. the ETTh1 search -------------------------------------------------------------------------------------
-@contextlib.contextmanager
-def pruning_off() -> Iterator[None]:
-    """Searches in this process run without pruning (Optuna's NopPruner), with the engine's own sampler.
-    The engine has no switch for this; it wraps ``Sweep._sampler_and_pruner``, the one place it chooses."""
-    import optuna
-
-    from suite.sweeps import sweep as engine
-
-    original = engine.Sweep._sampler_and_pruner
-
-    def without(self):
-        sampler, _, sampler_text, _ = original(self)
-        return sampler, optuna.pruners.NopPruner(), sampler_text, "none (pruning off: bench/sweep.py)"
-
-    engine.Sweep._sampler_and_pruner = without
-    try:
-        yield
-    finally:
-        engine.Sweep._sampler_and_pruner = original
-
-
 def search(bench: Bench, args, settings: dict[str, Any], prune: bool):
     from suite.registry import get_task
     from suite.sweeps import parse_spec, run_sweep
 
     spec = parse_spec(get_task("forecast"), search=args.trials, space=SPACE, parallel=args.search_parallel,
-                      sweep_dir=str(bench.folder("search-" + ("pruned" if prune else "unpruned"))))
+                      sweep_dir=str(bench.folder("search-" + ("pruned" if prune else "unpruned"))),
+                      pruner="median" if prune else "none")
     buffer = io.StringIO()
 
     class Tee(io.TextIOBase):
@@ -432,8 +411,7 @@ def search(bench: Bench, args, settings: dict[str, Any], prune: bool):
             return len(text)
 
     started = time.perf_counter()
-    with (contextlib.nullcontext() if prune else pruning_off()):
-        result = run_sweep("forecast", settings, spec, data_root=bench.data_root, out=Tee())
+    result = run_sweep("forecast", settings, spec, data_root=bench.data_root, out=Tee())
     return result, time.perf_counter() - started, buffer.getvalue()
 
 

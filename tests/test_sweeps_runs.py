@@ -142,7 +142,9 @@ def test_pruning_writes_stop_to_the_trial(tmp_path, monkeypatch):
     script = ("import json,sys\n"
               "for e in range(100):\n"
               "    print(json.dumps({'event':'epoch_end','epoch':e,'metrics':{'val/mse':1.0+e}}),flush=True)\n"
-              "    if e >= 1 and sys.stdin.readline().strip()=='stop': break\n"
+              "    if e >= 1 and sys.stdin.readline().strip()=='stop':\n"
+              "        print(json.dumps({'event':'stopping','reason':'stop requested','epoch':e+1}),flush=True)\n"
+              "        break\n"
               "print(json.dumps({'event':'finished','run_dir':'','epochs_completed':e+1,"
               "'metrics':{'val':{'mse':1.0},'test':{'mse':1.5}}}))")
     monkeypatch.setattr(launch, "PROGRAM", ["-c", script])
@@ -257,6 +259,12 @@ def test_a_search_prunes_poor_trials(in_tmp, capsys, fast):
     pruned = [t for t in trials if t["status"] == "PRUNED"]
     assert pruned and [t["status"] for t in trials[:2]] == ["COMPLETE", "COMPLETE"], trials  # 2 startup trials
     assert all(int(t["epochs"]) < 8 for t in pruned)  # stopped early, through the run's own stop
+    for t in pruned:  # counted: the epochs it trained whole (as many steps as the first), not the one cut short
+        events = [json.loads(line) for line in (folder / t["run_dir"] / "events.jsonl").read_text().splitlines()]
+        ends = [e["step"] for e in events if e["event"] == "epoch_end"]
+        spans = [b - a for a, b in zip([0, *ends], ends)]
+        assert "stopping" in [e["event"] for e in events]
+        assert int(t["epochs"]) == sum(span == spans[0] for span in spans), (t, spans)
     study = _study(folder)  # each pruned trial was behind the complete ones where it was stopped
     for t in pruned:
         frozen = study.trials[int(t["number"])]

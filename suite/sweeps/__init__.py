@@ -8,7 +8,8 @@ share one sweep).
     result.best.settings, result.configs[0].val_mean, result.sweep_dir
 
 The modules, one job each: ``spec`` (the specification and its checks), ``sizing`` (--equal-params),
-``storage`` and ``study`` (the shared study, enqueueing, taking and recovering trials), ``launch`` and
+``storage`` and ``study`` (the shared study, enqueueing, taking and recovering trials), ``sampler`` (a
+search's TPE, seeded per trial), ``launch`` and
 ``trial`` (a trial's process and its events), ``records`` and ``outputs`` (rows, CSV, YAML, the table),
 ``plots``, and ``sweep`` (the whole, :func:`run_sweep`). Importing this package loads no torch or Optuna.
 """

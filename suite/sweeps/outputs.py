@@ -18,6 +18,7 @@ import yaml
 
 from ..atomic import write_text_atomic
 from .records import ConfigRow, TrialRow
+from .spec import shown
 
 SWEEP_FILE, TRIALS_FILE, SUMMARY_FILE, BEST_FILE = "sweep.yaml", "trials.csv", "summary.csv", "best.yaml"
 
@@ -55,8 +56,16 @@ def _csv(header: list[str], rows: list[list[Any]]) -> str:
     return buffer.getvalue()
 
 
+class _PlainDumper(yaml.SafeDumper):
+    """YAML without anchors and aliases (&id001, *id001): an object that appears twice (the settings, in the
+    file and in its ``spec``) is written out twice, so the file reads as plain YAML."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def write_sweep_yaml(folder: Path, data: dict[str, Any]) -> None:
-    write_text_atomic(folder / SWEEP_FILE, yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    write_text_atomic(folder / SWEEP_FILE, yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True))
 
 
 def read_sweep_yaml(folder: Path) -> dict[str, Any] | None:
@@ -92,12 +101,15 @@ def write_best(folder: Path, config_yaml: str) -> None:
 
 def trial_line(number: int, named: dict[str, Any], seed: int | None, outcome: Any, monitor: str) -> str:
     """What is printed as a trial ends."""
-    label = " ".join(f"{k}={fmt(v)}" for k, v in named.items())
+    label = " ".join(f"{k}={shown(v)}" for k, v in named.items())
     label = f"{label} seed={seed}".strip()
     if outcome.status == "FAIL":
         return f"trial {number} FAIL      {label}: {outcome.error}"
     took = f", {outcome.fit_seconds:.1f} s" if outcome.fit_seconds is not None else ""
-    where = f" (pruned at epoch {outcome.pruned_at})" if outcome.status == "PRUNED" else ""
+    where = ""
+    if outcome.status == "PRUNED":
+        later = outcome.epochs is not None and outcome.pruned_at is not None and outcome.epochs > outcome.pruned_at
+        where = f" (pruned at epoch {outcome.pruned_at}{f', stopped after epoch {outcome.epochs}' if later else ''})"
     return (f"trial {number} {outcome.status:<9} {label}: val {monitor} {fmt(outcome.value) or '-'}, "
             f"test {monitor} {fmt(outcome.test) or '-'}, {outcome.epochs or 0} epoch{'s' * (outcome.epochs != 1)}{took}{where}")
 
@@ -115,7 +127,8 @@ def format_table(configs: list[ConfigRow], names: list[str], monitor: str, note:
         extra = ", ".join(part for part in (f"{c.failed} failed" if c.failed else "",
                                             f"{c.pruned} pruned" if c.pruned else "") if part)
         rows.append([(f"{c.rank} *" if c.best else str(c.rank)) if c.rank else "-",
-                     *(fmt(c.settings.get(n)) for n in names), str(c.n), _mean_std(c.val_mean, c.val_std),
+                     *(shown(c.settings[n]) if n in c.settings else "" for n in names), str(c.n),
+                     _mean_std(c.val_mean, c.val_std),
                      _mean_std(c.test_mean, c.test_std), f"{c.parameters:,}" if c.parameters else "-",
                      f"({extra})" if extra else ""])
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]

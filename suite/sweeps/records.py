@@ -9,6 +9,8 @@ import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from .spec import shown
+
 
 @dataclass
 class TrialRow:
@@ -50,8 +52,7 @@ class ConfigRow:
     best: bool = False
 
     def label(self) -> str:
-        return " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
-                        for k, v in self.settings.items()) or "(base settings)"
+        return " ".join(f"{k}={shown(v)}" for k, v in self.settings.items()) or "(base settings)"
 
 
 def _stats(values: list[float]) -> tuple[float | None, float | None]:

@@ -16,6 +16,8 @@ import itertools
 import json
 import math
 import os
+import re
+import shlex
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -24,6 +26,8 @@ from ..config import (INT_LIMIT, SECTIONS, BackboneConfig, TrainConfig, _base_ty
 from ..errors import UserError
 
 LAUNCHERS = ("subprocess", "forkserver")
+#: --pruner: how a search stops its poor trials (see Sweep._sampler_and_pruner)
+PRUNERS = ("median", "none")
 #: selects how trial processes start (see launch.py); the default is a fresh interpreter per trial
 LAUNCHER_ENV = "RNN_SUITE_TRIAL_LAUNCHER"
 
@@ -104,6 +108,30 @@ def plain(value: Any) -> Any:
     return value if value is None or isinstance(value, (bool, int, float, str)) else str(value)
 
 
+#: what makes a value read as several (a comma, a space) or as another's part beside it in a printed line
+_AMBIGUOUS = re.compile(r"[\s,;=\"'\[\]{}]")
+
+
+def shown(value: Any) -> str:
+    """A setting's value in a printed line (``KEY=VALUE`` labels, table cells): as typed, or quoted (JSON)
+    where its text would read as several values or none: ``split="0.7,0.1,0.2"``, ``data="my data.csv"``."""
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:.6g}" if math.isfinite(value) else str(value)
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, separators=(",", ":"), default=str)
+    text = str(value)
+    return json.dumps(text) if not text or _AMBIGUOUS.search(text) else text
+
+
+def assignment(name: str, values: list[Any]) -> str:
+    """``KEY=V1,V2`` as a --sweep or --space flag takes it, quoted where a shell needs it; ``;`` between values
+    when one holds a comma, as the flags read them."""
+    texts = ["none" if v is None else str(v) for v in values]
+    return shlex.quote(f"{name}={(';' if any(',' in t for t in texts) else ',').join(texts)}")
+
+
 @dataclass
 class GridAxis:
     """``--sweep KEY=V1,V2,...``: one setting and its values; the grid is the product of the axes."""
@@ -113,7 +141,7 @@ class GridAxis:
     name: str = ""  # the flag name, filled in by validation
 
     def text(self) -> str:
-        return f"{self.name or self.key}={','.join(map(str, self.values))}"
+        return assignment(self.name or self.key, self.values)
 
 
 @dataclass
@@ -130,7 +158,7 @@ class SpaceParam:
 
     def text(self) -> str:
         if self.choices is not None:
-            return f"{self.name or self.key}={','.join(map(str, self.choices))}"
+            return assignment(self.name or self.key, self.choices)
         return f"{self.name or self.key}={self.low}:{self.high}{':log' if self.log else ''}"
 
     def describe(self) -> dict[str, Any]:
@@ -154,6 +182,7 @@ class SweepSpec:
     sweep_dir: str | None = None
     storage: str | None = None
     study: str | None = None
+    pruner: str | None = None  # a search's: median (the default) | none; a grid is never pruned
     launcher: str = ""  # subprocess | forkserver; empty: $RNN_SUITE_TRIAL_LAUNCHER, else subprocess
 
     @property
@@ -187,11 +216,15 @@ class SweepSpec:
 
     def identity(self, task: str, base: dict[str, Any]) -> dict[str, Any]:
         """What makes two sweeps the same sweep (so that one continues the other): not how many processes
-        or trials at once, nor how many trials a search process adds."""
-        return {"task": task, "mode": self.mode, "base": base,
-                "grid": [[a.key, [plain(v) for v in a.values]] for a in self.grid],
-                "space": [[p.key, p.describe()] for p in self.space],
-                "seeds": self.seeds, "equal_params": self.equal_params}
+        or trials at once, nor how many trials a search process adds. A search's pruner is part of it: trials
+        of one pruner would otherwise be mixed with trials of another in one table."""
+        identity = {"task": task, "mode": self.mode, "base": base,
+                    "grid": [[a.key, [plain(v) for v in a.values]] for a in self.grid],
+                    "space": [[p.key, p.describe()] for p in self.space],
+                    "seeds": self.seeds, "equal_params": self.equal_params}
+        if self.mode == "search":
+            identity["pruner"] = self.pruner or PRUNERS[0]
+        return identity
 
 
 def fingerprint(identity: dict[str, Any]) -> str:
@@ -229,7 +262,7 @@ def parse_space_param(text: str) -> SpaceParam:
 def parse_spec(task: Any, *, sweep: list[str] | None = None, space: list[str] | None = None,
                search: int | None = None, seeds: int | None = None, equal_params: bool = False,
                parallel: int | None = None, sweep_dir: str | None = None, storage: str | None = None,
-               study: str | None = None) -> SweepSpec:
+               study: str | None = None, pruner: str | None = None) -> SweepSpec:
     """The command line's flags as a checked :class:`SweepSpec`."""
     if sweep and search is not None:
         raise UserError("--sweep and --search are two kinds of sweep: a grid of given values, or a search "
@@ -243,7 +276,7 @@ def parse_spec(task: Any, *, sweep: list[str] | None = None, space: list[str] | 
                      search=search if search is not None else 0,
                      seeds=seeds if seeds is not None else 1, equal_params=equal_params,
                      parallel=parallel if parallel is not None else 1,
-                     sweep_dir=sweep_dir, storage=storage, study=study)
+                     sweep_dir=sweep_dir, storage=storage, study=study, pruner=pruner)
     if search is not None and search < 1:
         raise UserError(f"--search {search}: needs at least 1 trial")
     return validate_spec(task, spec)
@@ -270,6 +303,12 @@ def validate_spec(task: Any, spec: SweepSpec) -> SweepSpec:
     if launcher not in LAUNCHERS:
         raise UserError(f"{LAUNCHER_ENV}={launcher}: expected one of {', '.join(LAUNCHERS)}")
     spec.launcher = launcher
+    if spec.pruner is not None and not spec.search:
+        raise UserError("--pruner belongs to --search: a grid's trials all run to their end")
+    if spec.search:
+        spec.pruner = spec.pruner or PRUNERS[0]
+        if spec.pruner not in PRUNERS:
+            raise UserError(f"--pruner {spec.pruner}: expected one of {', '.join(PRUNERS)}")
     seen: set[str] = set()
     for axis in spec.grid:
         setting = resolve_setting(task, axis.key, "--sweep")

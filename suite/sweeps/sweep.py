@@ -253,16 +253,25 @@ class Sweep:
             return (optuna.samplers.RandomSampler(seed=self.base.train.seed), optuna.pruners.NopPruner(),
                     "none: every grid point x seed is enqueued once and taken by one worker",
                     "none: grid trials run to their end")
+        from .sampler import TrialSeededTPE
+
+        seed = self.base.train.seed
+        sampler = TrialSeededTPE(seed, constant_liar=True)
+        sampler_text = (f"TPESampler(seed={seed}, n_startup_trials=10, constant_liar=True), each trial's randomness "
+                        f"seeded from ({seed}, its number in the study)")
+        if self.spec.pruner == "none":
+            return sampler, optuna.pruners.NopPruner(), sampler_text, "none: every trial runs to its end"
         startup = max(2, min(5, self.spec.search // 4))
         epochs = self.base.train.max_epochs
         warmup = min(max(1, epochs // 4), epochs - 1) if epochs > 1 else 0
-        seed = self.base.train.seed
-        sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=True)
         pruner = optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=warmup)
-        return (sampler, pruner, f"TPESampler(seed={seed}, n_startup_trials=10, constant_liar=True)",
+        if epochs <= 1 and not any(p.key == "train.max_epochs" for p in self.spec.space):
+            return (sampler, pruner, sampler_text, f"MedianPruner(n_startup_trials={startup}, n_warmup_steps=0): "
+                    f"no trial is pruned, its only epoch (--max-epochs {epochs}) being its last")
+        return (sampler, pruner, sampler_text,
                 f"MedianPruner(n_startup_trials={startup}, n_warmup_steps={warmup}): once {startup} trials have "
-                f"ended, a trial whose val/{self.monitor} at epoch {warmup + 1} or later is worse than the median "
-                f"of the earlier trials at that epoch is stopped")
+                f"completed, a trial whose val/{self.monitor} at epoch {warmup + 1} or later (before its last) is "
+                f"worse than the median of the earlier trials at that epoch is stopped")
 
     def _sweep_yaml(self, sampler: str, pruner: str) -> dict[str, Any]:
         from .storage import shown
@@ -490,9 +499,14 @@ class Sweep:
         named = {self.known[k].name: plain(v) for k, v in dotted.items()}
         run_dir = (self.folder / "trials" / f"{trial.number:04d}-{slug(named, seed)}").resolve()
         explicit = {**dotted, "train.seed": seed, "train.threads": self.threads}
+        if "train.strong_baseline" not in self.explicit and "train.strong_baseline" not in dotted:
+            # trials are compared by the network's scores; one reference fit per trial would repeat the same
+            # fit on the same data (a minute each on IMDB): --strong-baseline on the sweep asks for it
+            explicit["train.strong_baseline"] = False
+        max_epochs = None
         if not error:
-            try:
-                self.build(explicit)  # a combination a run would refuse fails here, as it would there
+            try:  # a combination a run would refuse fails here, as it would there
+                max_epochs = self.build(explicit).train.max_epochs
             except UserError as exc:
                 error = str(exc)
         info = {"settings": named, "seed": seed, "run_dir": str(run_dir), **self.worker.describe(),
@@ -509,7 +523,7 @@ class Sweep:
                 log = self.folder / "logs" / f"{trial.number:04d}.log"
                 log.write_text("$ " + " ".join(command_line(argv)) + "\n", encoding="utf-8")
                 run = TrialRun(argv, log, self.monitor, self.mode, launcher=spec.launcher, preload=self._preload(),
-                               report=lambda epoch, value: self._report(trial, epoch, value))
+                               report=lambda epoch, value: self._report(trial, epoch, value, max_epochs))
                 self._active[trial.number] = run
                 if self._stopping.is_set():
                     run.request_stop("interrupt")
@@ -542,8 +556,10 @@ class Sweep:
                     self._cond.notify_all()
         self._events.put((trial.number, named, seed, outcome))
 
-    def _report(self, trial, epoch: int, value: float) -> bool:
+    def _report(self, trial, epoch: int, value: float, max_epochs: int | None) -> bool:
         trial.report(value, epoch)
+        if max_epochs is not None and epoch + 1 >= max_epochs:  # its last epoch: nothing left to save
+            return False
         return self.spec.mode == "search" and trial.should_prune()
 
     def _preload(self) -> list[str]:

@@ -155,6 +155,7 @@ class TrialRun:
         key = f"val/{self.monitor}"
         events: dict[str, Any] = {}
         curve: dict[int, float | None] = {}
+        steps: dict[int, int] = {}  # the global step at each epoch's end
         best_epoch = None
         error = ""
         try:
@@ -166,7 +167,7 @@ class TrialRun:
                 if not isinstance(event, dict):
                     continue
                 kind = event.get("event")
-                if kind in ("started", "finished", "interrupted"):
+                if kind in ("started", "finished", "interrupted", "stopping"):
                     events[kind] = event
                 elif kind == "error":
                     error = str(event.get("message") or "failed")
@@ -178,6 +179,8 @@ class TrialRun:
                     value = _number(metrics.get(key))
                     if isinstance(epoch, int):
                         curve[epoch] = value
+                        if isinstance(event.get("step"), int):
+                            steps[epoch] = event["step"]
                         if value is not None and self.report and self.stop_requested is None:
                             if self.report(epoch, value):
                                 self.pruned_at = epoch + 1
@@ -188,10 +191,10 @@ class TrialRun:
                 self.process.kill()
                 code = self.process.wait(10)
             self.process.close()
-        return self._outcome(events, curve, best_epoch, error, code)
+        return self._outcome(events, curve, best_epoch, error, code, steps)
 
     def _outcome(self, events: dict[str, Any], curve: dict[int, float | None], best_epoch: int | None,
-                 error: str, code: int | None) -> Outcome:
+                 error: str, code: int | None, steps: dict[int, int] | None = None) -> Outcome:
         finished = events.get("finished") or {}
         run_dir = finished.get("run_dir") or (events.get("started") or {}).get("run_dir") or ""
         out = Outcome("FAIL", curve=[curve[e] for e in sorted(curve)], best_epoch=best_epoch, run_dir=run_dir,
@@ -217,8 +220,14 @@ class TrialRun:
             out.error = "interrupted" + (f" by {events['interrupted'].get('signal')}"
                                          if events.get("interrupted", {}).get("signal") else "")
             return out
-        if self.stop_requested == "prune" and not ended_whole:
-            out.status, out.pruned_at = "PRUNED", self.pruned_at
+        trained = _whole_epochs(events.get("stopping"), steps or {})
+        limit = (events.get("started") or {}).get("max_epochs")
+        cut_short = trained is not None and not (isinstance(limit, int) and trained >= limit)
+        if self.stop_requested == "prune" and cut_short and not ended_whole:
+            # the epochs it trained whole; the stop reached it during the next, which ended at its next batch
+            # (with a validation, which can still give its best checkpoint)
+            out.status, out.pruned_at, out.epochs = "PRUNED", self.pruned_at, trained
+            out.curve = out.curve[:trained]
             return out
         if not finished or code != 0:
             out.error = error or _last_error_line(self.log) or _exit_reason(code)
@@ -230,6 +239,19 @@ class TrialRun:
             return out
         out.status = "COMPLETE"
         return out
+
+
+def _whole_epochs(stopping: dict[str, Any] | None, steps: dict[int, int]) -> int | None:
+    """How many epochs a run stopped by ``stop`` trained whole, from its ``stopping`` event (None if the stop
+    came after training had ended): the epochs before the one the stop took effect in, and that one too when
+    the stop came at its last batch (as many steps as the epoch before it)."""
+    if not stopping or not isinstance(stopping.get("epoch"), int):
+        return None
+    epoch = stopping["epoch"]  # Lightning's current_epoch there: the epochs completed before it
+    end, before, earlier = steps.get(epoch), steps.get(epoch - 1), steps.get(epoch - 2, 0)
+    if None not in (end, before) and epoch >= 1 and end - before >= before - earlier:
+        return epoch + 1
+    return epoch
 
 
 def _from_results(run_dir: Path) -> tuple[int | None, str | None]:
