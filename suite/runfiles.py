@@ -76,6 +76,17 @@ def check_results(data: Any, path: Path | str) -> None:
             raise UserError(f"{path}: 'baseline.name' must be a string, not {kind_of(baseline['name'])}")
         for split in ("val", "test"):
             _check_scores(baseline.get(split), f"baseline.{split}", path)
+        for key in ("strong", "strong_note"):
+            if baseline.get(key) is not None and not isinstance(baseline[key], str):
+                raise UserError(f"{path}: 'baseline.{key}' must be a string, not {kind_of(baseline[key])}")
+        others = baseline.get("others")
+        if others is not None and not isinstance(others, dict):
+            raise UserError(f"{path}: 'baseline.others' must be an object, not {kind_of(others)}")
+        for name, entry in (others or {}).items():
+            if not isinstance(entry, dict):
+                raise UserError(f"{path}: 'baseline.others.{name}' must be an object, not {kind_of(entry)}")
+            for split in ("val", "test"):
+                _check_scores(entry.get(split), f"baseline.others.{name}.{split}", path)
     outputs = data.get("outputs")
     if outputs is not None and not (isinstance(outputs, list) and all(isinstance(o, str) for o in outputs)):
         raise UserError(f"{path}: 'outputs' must be a list of file names")

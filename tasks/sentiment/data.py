@@ -33,9 +33,10 @@ class TextLabelDataset(Dataset):
     """Id tensors and class indices; ``__getitems__`` collates a whole batch at once into
     ``(ids, lengths, labels, example indices)`` (the indices map bucketed batches back to rows)."""
 
-    def __init__(self, ids: list[torch.Tensor], labels: torch.Tensor):
+    def __init__(self, ids: list[torch.Tensor], labels: torch.Tensor, texts: list[str] | None = None):
         self.ids = ids
         self.labels = labels
+        self.texts = texts  # as read, whole: the strong baseline (baselines.py) reads them
         self.lengths = [len(x) for x in ids]
 
     def __len__(self) -> int:
@@ -250,7 +251,7 @@ class SentimentDataModule(TaskDataModule):
             print(f"warning: {split}: {cut} of {len(tokens)} texts are longer than --max-length "
                   f"{self.opts.max_length} tokens and were cut (keeping {self.opts.truncate.replace('_', '+')})",
                   file=sys.stderr)
-        return TextLabelDataset(ids, targets)
+        return TextLabelDataset(ids, targets, examples.texts)
 
     # --- loaders -------------------------------------------------------------------------------------
     def loader(self, dataset: TextLabelDataset, shuffle: bool = False, train=None) -> DataLoader:
