@@ -16,9 +16,12 @@ import numpy as np
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (pyqtgraph does not import its exporters itself)
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QHBoxLayout, QLabel,
-                               QPushButton, QSlider, QVBoxLayout, QWidget)
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QGraphicsItem, QLabel, QPushButton, QSlider,
+                               QStackedWidget, QVBoxLayout, QWidget)
 
+from .flow import FlowLayout, group
+from .log_axis import LogFriendlyAxis
 from .smoothing import ema
 
 # Tableau 10: distinguishable colours, and the ones matplotlib users already associate with runs.
@@ -28,6 +31,7 @@ X_MODES = ("step", "epoch", "wall time")
 X_LABELS = {"step": "step", "epoch": "epoch", "wall time": "seconds since the run's first point"}
 X_HEADROOM = 0.5   # a live x axis extends this fraction past the last point
 Y_HEADROOM = 0.25  # and its y axis this fraction of the span below the lowest value
+LEGEND_MARGIN = 60  # px of a plot's width a legend's swatch, padding and offset take
 REDRAW_MS = 66  # ~15 Hz: smooth enough to watch, and leaves the CPU to the training process
 
 
@@ -64,6 +68,7 @@ class CurvesWidget(QWidget):
         self._series: dict[str, dict[str, _Series]] = {}  # run -> name -> points, in arrival order
         self._t0: dict[str, float] = {}                   # run -> wall time of its first point
         self._colours: dict[str, str] = {}
+        self._labels: dict[str, str] = {}                 # run -> its name in legends (the run itself if none)
         self._train_items: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # raw, solid
         self._val_items: dict[str, pg.PlotDataItem] = {}  # one per run: only the chosen metric shows
         self._baselines: dict[tuple[str, str], tuple[float, pg.InfiniteLine]] = {}
@@ -79,30 +84,41 @@ class CurvesWidget(QWidget):
         self.smooth_slider.setValue(60)     # TensorBoard's default
         self.smooth_slider.setFixedWidth(120)
         self.smooth_label, self.log_check = QLabel(), QCheckBox("log scale")
+        # what a log scale leaves out (values <= 0), said rather than silently missing from the plot
+        self.log_note = QLabel()
+        self.log_note.setStyleSheet("color: #d9534f;")
+        self.log_note.hide()
         self.x_combo, self.val_combo = QComboBox(), QComboBox()
         self.x_combo.addItems(X_MODES)
         self.val_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        bar = QHBoxLayout()
-        for widget in (QLabel("Smoothing"), self.smooth_slider, self.smooth_label, self.log_check,
-                       QLabel("x:"), self.x_combo, QLabel("Validation:"), self.val_combo):
-            bar.addWidget(widget)
-        bar.addStretch(1)
+        exports = []
         for kind, tip in (("png", "Save both plots as a PNG image"),
                           ("csv", "Save every buffered point (all runs) as CSV")):
             button = QPushButton(kind.upper())
             button.setToolTip(tip)
             button.clicked.connect(lambda _=False, kind=kind: self._ask(kind))
-            bar.addWidget(button)
+            exports.append(button)
+        # wraps onto a second row when narrow: side by side, these controls alone were 750 px wide
+        bar = FlowLayout()
+        for widgets in ((QLabel("Smoothing"), self.smooth_slider, self.smooth_label), (self.log_check,),
+                        (QLabel("x:"), self.x_combo), (QLabel("Validation:"), self.val_combo), exports):
+            bar.addWidget(group(*widgets, parent=self))
+            if widgets == (self.log_check,):
+                bar.addWidget(self.log_note)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.train_plot = self.graphics.addPlot(row=0, col=0, title="Training loss")
-        self.val_plot = self.graphics.addPlot(row=0, col=1, title="Validation")
+        self.graphics.setMinimumWidth(300)  # two plots, each with a readable axis
+        self.train_plot = self.graphics.addPlot(row=0, col=0, title="Training loss",
+                                                axisItems={"left": LogFriendlyAxis("left")})
+        self.val_plot = self.graphics.addPlot(row=0, col=1, title="Validation",
+                                              axisItems={"left": LogFriendlyAxis("left")})
         for plot in (self.train_plot, self.val_plot):
             plot.showGrid(x=True, y=True, alpha=0.3)
             plot.addLegend(offset=(-10, 10))
             plot.setClipToView(True)  # long runs: draw only what is visible, decimated to the pixels
             plot.setDownsampling(auto=True, mode="peak")
             plot.setMenuEnabled(False, None)  # its own log toggle would disagree with our checkbox
+            plot.vb.sigResized.connect(self._fit_legends)
             for side in ("left", "bottom"):
                 # tick labels are the costliest thing painted; keep each axis as a pixmap, redrawn only
                 # when its range changes, not whenever a curve beside it does
@@ -117,10 +133,18 @@ class CurvesWidget(QWidget):
         self.train_plot.addItem(self._anchor_item)
         self.hover_label = QLabel(" ")
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        # before any point: what to do to get curves (set_hint), in place of two empty 0-1 plots
+        self.hint = QLabel()
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setStyleSheet("color: gray; font-size: 11pt; padding: 24px;")
+        self._pages = QStackedWidget()
+        self._pages.addWidget(self.graphics)
+        self._pages.addWidget(self.hint)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(bar)
-        layout.addWidget(self.graphics, 1)
+        layout.addWidget(self._pages, 1)
         layout.addWidget(self.hover_label)
 
         # single-shot, started by the first change: at most one redraw per interval, none when idle
@@ -140,6 +164,8 @@ class CurvesWidget(QWidget):
         names = self._series.setdefault(run, {})
         series = names.get(name)
         if series is None:  # rare: a new run or metric
+            if self._pages.currentWidget() is self.hint:
+                self._pages.setCurrentWidget(self.graphics)
             series = names[name] = _Series()
             self._colour(run)
             self._t0.setdefault(run, float(wall))
@@ -169,6 +195,56 @@ class CurvesWidget(QWidget):
         self._monitor = name
         self._pick_default_val()
 
+    def set_labels(self, labels: Mapping[str, str]) -> None:
+        """The names runs are shown by in legends and read-outs (see gui/names.py); keys are runs."""
+        self._labels.update(labels)
+        for run in labels:
+            self._relabel(run)
+
+    def label(self, run: str) -> str:
+        return self._labels.get(run, run)
+
+    def _legend_text(self, run: str, name: str) -> str:
+        return self.label(run) if name in ("train/loss", "val") else f"{self.label(run)} ({name})"
+
+    def _relabel(self, run: str) -> None:
+        entries = [(self.train_plot, items[1], self._legend_text(run, name))
+                   for (r, name), items in self._train_items.items() if r == run]
+        if run in self._val_items:
+            entries.append((self.val_plot, self._val_items[run], self.label(run)))
+        for plot, item, text in entries:
+            plot.legend.removeItem(item)
+            plot.legend.addItem(item, text)
+        self._fit_legends()
+        for (r, _name), (value, line) in self._baselines.items():
+            if r == run:
+                line.label.format = self._baseline_text(run, value)
+                line.label.valueChanged()
+
+    def _fit_legends(self, *_) -> None:
+        """Each legend name cut to fit its plot: a legend wider than the plot spilled past its left edge,
+        where the plot clips it, and took the colour swatches with it. The full name is the tooltip's."""
+        for plot in (self.train_plot, self.val_plot):
+            room = max(40, int(plot.vb.width()) - LEGEND_MARGIN)
+            for _sample, label in plot.legend.items:
+                full = label.property("full") or label.text
+                label.setProperty("full", full)
+                metrics = QFontMetrics(label.item.font())
+                shown = metrics.elidedText(full, Qt.TextElideMode.ElideMiddle, room)
+                if shown != label.text:
+                    label.setText(shown)
+                label.setToolTip(full)
+            # the legend as large as its rows now are: pyqtgraph sizes it from its items' current widths, which
+            # its own (old, wider) size has stretched, so it would never shrink
+            plot.legend.layout.invalidate()
+            size = plot.legend.layout.preferredSize()
+            plot.legend.setGeometry(0, 0, size.width(), size.height())
+
+    def _baseline_text(self, run: str, value: float) -> str:
+        # the line's label is a str.format template: braces in a run's name must stay text
+        whose = f"{self.label(run)} " if len(self._series) > 1 else ""  # one run: its legend says whose
+        return f"{whose}baseline {value:.4g}".replace("{", "{{").replace("}", "}}")
+
     def set_baseline(self, run: str, name: str, value: float) -> None:
         """A dashed reference line (e.g. repeat-last val MSE), shown while metric ``name`` is shown."""
         old = self._baselines.pop((run, name), None)
@@ -176,7 +252,7 @@ class CurvesWidget(QWidget):
             self.val_plot.removeItem(old[1])
         colour = self._colour(run)
         line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
-                               label=f"{run} baseline {value:.4g}",
+                               label=self._baseline_text(run, value),
                                labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]})
         self.val_plot.addItem(line)
         self._baselines[(run, name)] = (float(value), line)
@@ -186,6 +262,7 @@ class CurvesWidget(QWidget):
         self._series.pop(run, None)
         self._t0.pop(run, None)
         self._colours.pop(run, None)  # frees its colour for the next run
+        self._labels.pop(run, None)
         self._dirty = {key for key in self._dirty if key[0] != run}
         doomed = [(self.train_plot, item) for key in [k for k in self._train_items if k[0] == run]
                   for item in self._train_items.pop(key)]
@@ -197,6 +274,7 @@ class CurvesWidget(QWidget):
         for key in [key for key in self._baselines if key[0] == run]:
             self.val_plot.removeItem(self._baselines.pop(key)[1])
         self._place_anchor(shrink=True)
+        self._show_hint()
 
     def clear(self) -> None:
         for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines}:
@@ -204,6 +282,16 @@ class CurvesWidget(QWidget):
         self._val_picked = False
         self.val_combo.clear()
         self.hover_label.setText(" ")
+        self._show_hint()
+
+    def set_hint(self, text: str) -> None:
+        """What the widget says while it has no points (nothing: empty plots, as pyqtgraph draws them)."""
+        self.hint.setText(text)
+        self._show_hint()
+
+    def _show_hint(self) -> None:
+        hinting = bool(self.hint.text()) and not self._series
+        self._pages.setCurrentWidget(self.hint if hinting else self.graphics)
 
     @property
     def smoothing(self) -> float:
@@ -337,6 +425,7 @@ class CurvesWidget(QWidget):
                 self._draw_val(run, series)
         self._place_anchor(shrink=full)
         self._update_baselines()
+        self._update_log_note()
         for plot in (self.train_plot, self.val_plot):
             # settle auto-range and the view transform now: done in the paint itself (pyqtgraph's
             # default), they re-set the clipped curve data there and every redraw paints twice
@@ -388,9 +477,10 @@ class CurvesWidget(QWidget):
             colour = self._colours[run]
             faint = pg.mkColor(colour)
             faint.setAlpha(90)  # about TensorBoard's 0.35 opacity for the raw curve
-            label = run if name == "train/loss" else f"{run} ({name})"
+            label = self._legend_text(run, name)
             self._train_items[(run, name)] = (self.train_plot.plot(pen=pg.mkPen(faint, width=1)),
                                               self.train_plot.plot(pen=pg.mkPen(colour, width=2), name=label))
+            self._fit_legends()
         raw, solid = self._train_items[(run, name)]
         # TensorBoard's look: the raw curve faint behind the smoothed one; without smoothing, one curve
         weight = self.smoothing
@@ -398,6 +488,11 @@ class CurvesWidget(QWidget):
         raw.setData(xs, ys)
         raw.setVisible(weight > 0)
         solid.setData(xs, shown)
+        alone = len(xs) == 1  # a line through one point draws nothing: the first step shows as a dot
+        if alone != (solid.opts["symbol"] is not None):
+            solid.setSymbol("o" if alone else None)
+            solid.setSymbolBrush(self._colours[run])
+            solid.setSymbolPen(None)
         self._drawn[solid] = (run, name, xs, shown, ys)
 
     def _draw_val(self, run: str, series: _Series) -> None:
@@ -406,9 +501,24 @@ class CurvesWidget(QWidget):
         if item is None:  # validation points are sparse (one per epoch): mark them
             colour = self._colours[run]
             item = self._val_items[run] = self.val_plot.plot(
-                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None, name=run)
+                pen=pg.mkPen(colour, width=2), symbol="o", symbolSize=5, symbolBrush=colour, symbolPen=None, name=self.label(run))
+            self._fit_legends()
         item.setData(xs, ys)
         self._drawn[item] = (run, self.val_combo.currentText(), xs, ys, ys)
+
+    def _update_log_note(self) -> None:
+        hidden: dict[str, int] = {}
+        if self.log_check.isChecked():
+            for item, (_run, name, _xs, shown, _raw) in self._drawn.items():
+                if item.isVisible() and len(shown):
+                    with np.errstate(invalid="ignore"):
+                        count = int(np.sum(np.asarray(shown) <= 0))
+                    if count:
+                        hidden[name] = hidden.get(name, 0) + count
+        parts = [f"{count} value{'s' * (count != 1)} ≤ 0 of {name}" for name, count in sorted(hidden.items())]
+        self.log_note.setText(f"log scale: {', '.join(parts)} {'are' if sum(hidden.values()) > 1 else 'is'} "
+                              "not drawn" if parts else "")
+        self.log_note.setVisible(bool(parts))
 
     def _update_baselines(self) -> None:
         shown, log = self.val_combo.currentText(), self.log_check.isChecked()
@@ -442,5 +552,5 @@ class CurvesWidget(QWidget):
         if best is None:
             return ""
         _, run, name, px, py, praw = best
-        text = f"{run} · {name}   {self.x_combo.currentText()} = {px:.6g}   value = {praw:.6g}"
+        text = f"{self.label(run)} · {name}   {self.x_combo.currentText()} = {px:.6g}   value = {praw:.6g}"
         return text + (f"   smoothed = {py:.6g}" if name.startswith("train/") and self.smoothing > 0 else "")

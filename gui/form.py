@@ -7,17 +7,27 @@ help as tooltip, the defaults from the chosen preset, and validation by the engi
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
 
 from suite.config import NO_PRESET, BackboneConfig, TrainConfig, build_run_config, field_flag, field_types
 from suite.errors import ConfigError, UserError
 
+from .data_check import check_data_paths
+
 SECTION_TITLES = {"backbone": "Backbone", "train": "Training", "options": "Task"}
+ERROR_COLOUR = "#d9534f"
+
+
+def _names(text: str, key: str, flag: str) -> bool:
+    """Whether ``text`` names the setting ``key`` or its ``flag`` as a whole word: train.lr is not
+    train.lr_decay, and --lr is not --lr-decay."""
+    return any(re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", text) for name in (key, flag))
 
 
 def _format(value: Any) -> str:
@@ -38,6 +48,9 @@ class FieldEditor:
         elif meta.get("choices"):
             self.editor = QComboBox(parent)
             self.editor.addItems([str(c) for c in meta["choices"]])
+            # as narrow as a short choice: the longest one (ddp_find_unused_parameters_true) set the form's width
+            self.editor.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            self.editor.setMinimumContentsLength(8)
         elif tp is int:
             self.editor = QSpinBox(parent)
             self.editor.setRange(int(meta["min"]) if meta.get("min") is not None else -10**9, 10**9)
@@ -45,19 +58,26 @@ class FieldEditor:
             self.editor = QLineEdit(parent)
         self.editor.setToolTip(f"{meta.get('help', '')}\n{self.flag}")
         self.editor.setObjectName(self.key)
+        # what is wrong with the value, under it (hidden while it is fine)
+        self.message = QLabel(parent)
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.message.hide()
+        self.widget = QWidget(parent)
+        column = QVBoxLayout(self.widget)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(2)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.editor, 1)
         if meta.get("path"):
-            box = QWidget(parent)
-            row = QHBoxLayout(box)
-            row.setContentsMargins(0, 0, 0, 0)
-            browse = QPushButton("…", box)
+            browse = QPushButton("…", self.widget)
             browse.setToolTip("choose a file")
             browse.setFixedWidth(28)
             browse.clicked.connect(self._browse)
-            row.addWidget(self.editor, 1)
             row.addWidget(browse)
-            self.widget = box
-        else:
-            self.widget = self.editor
+        column.addLayout(row)
+        column.addWidget(self.message)
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.widget, "Choose data", "",
@@ -86,8 +106,11 @@ class FieldEditor:
         else:
             e.setText(_format(value))
 
-    def mark(self, bad: bool) -> None:
-        self.editor.setStyleSheet("border: 1px solid #d9534f;" if bad else "")
+    def mark(self, problem: str | None) -> None:
+        """Show ``problem`` under the field with a red border, or neither (None)."""
+        self.editor.setStyleSheet(f"border: 1px solid {ERROR_COLOUR};" if problem else "")
+        self.message.setText(problem or "")
+        self.message.setVisible(bool(problem))
 
     def connect(self, slot) -> None:
         e = self.editor
@@ -110,9 +133,23 @@ class ConfigForm(QWidget):
         self._loading = False
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
-        self.error_label = QLabel(self)
+        # the form's error as one line, with a link to its field: ``error_box``, which the window shows
+        # above the form (at the bottom of 45 fields it was out of sight)
+        self.error_box = QWidget(self)
+        self.error_label = QLabel(self.error_box)
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #d9534f;")
+        self.error_label.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.error_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.error_link = QLabel(self.error_box)
+        self.error_link.linkActivated.connect(self.show_field)
+        row = QHBoxLayout(self.error_box)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.error_label, 1)
+        row.addWidget(self.error_link, 0, Qt.AlignmentFlag.AlignTop)
+        self.error_box.hide()
+        self.error_key: str | None = None  # the field the error is about, if one is
+        #: the folder runs start in; set, the data paths are checked as a run would look for them
+        self.workdir: str | None = None
         self._groups: list[QGroupBox] = []
 
     def set_task(self, task, preset: str | None = None, explicit: dict[str, Any] | None = None) -> None:
@@ -132,7 +169,6 @@ class ConfigForm(QWidget):
                 self.editors[editor.key] = editor
             self._layout.addWidget(group)
             self._groups.append(group)
-        self._layout.addWidget(self.error_label)
         self.set_preset(preset if preset is not None else (task.default_preset({}) or NO_PRESET), explicit)
 
     def set_preset(self, preset: str, explicit: dict[str, Any] | None = None) -> None:
@@ -164,18 +200,42 @@ class ConfigForm(QWidget):
     def validate(self):
         """The resolved RunConfig, or raise the engine's error (and mark the field)."""
         for editor in self.editors.values():
-            editor.mark(False)
+            editor.mark(None)
         try:
             cfg = build_run_config(self.task, preset=self.preset, explicit=self.explicit())
+            if self.workdir is not None:  # the data, as the run will look for it
+                check_data_paths(cfg.options, self.workdir)
         except UserError as exc:
+            self._show_error(exc)
+            raise
+        self._show_error(None)
+        return cfg
+
+    def _show_error(self, exc: UserError | None) -> None:
+        self.error_key = None
+        if exc is not None:
             field = getattr(exc, "field", "") or str(exc)
             for key, editor in self.editors.items():
-                if key in field or editor.flag in field:
-                    editor.mark(True)
-            self.error_label.setText(str(exc))
-            raise
-        self.error_label.setText("")
-        return cfg
+                if _names(field, key, editor.flag):
+                    # the message without the field's name, which the row already shows
+                    editor.mark(str(exc).removeprefix(f"{field}: ") if str(exc).startswith(field) else str(exc))
+                    self.error_key = self.error_key or key
+        text = "" if exc is None else str(exc)
+        self.error_label.setText(text)
+        self.error_link.setText(f"<a href='{self.error_key}'>show the field</a>" if self.error_key else "")
+        self.error_box.setVisible(bool(text))
+
+    def show_field(self, key: str) -> None:
+        """Scroll the form to the field ``key`` and put the cursor in it."""
+        editor = self.editors.get(key)
+        if editor is None:
+            return
+        scroll = self.parentWidget()
+        while scroll is not None and not isinstance(scroll, QScrollArea):
+            scroll = scroll.parentWidget()
+        if scroll is not None:
+            scroll.ensureWidgetVisible(editor.widget)
+        editor.editor.setFocus()
 
     def cli_args(self) -> list[str]:
         args = ["--task", self.task.name, "--preset", self.preset]

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
                                QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
@@ -20,14 +19,23 @@ from suite.registry import all_tasks
 from suite.runs import runs_root
 
 from .curves import CurvesWidget
+from .elided import ElidedLabel
 from .form import ConfigForm
+from .names import describe, ordered, own_name, part
 from .predict_panel import PredictPanel
 from .process import RunProcess, cli_command
+from .run_status import RunStatus
 from .runs_panel import RunsPanel
 from .sweeps_panel import SweepsPanel
 from .wheel import guard_wheel
 
-STATUS_MS = 100  # the status line follows a run at 10 Hz, however often it reports
+STATUS_MS = 100
+COLD_HINT = ("No run yet. Press Run (Ctrl+R) to train with the settings on the left: its training loss and "
+             "validation metric are drawn here as it learns. Open a run in the Runs tab (Ctrl+2) to see its curves.")
+
+
+def _flat(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 class MainWindow(QMainWindow):
@@ -38,21 +46,24 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("rnn-suite", "desktop")
         self.tasks = {task.name: task for task in all_tasks()}
         self.process: RunProcess | None = None
-        self.queue: list[list[str]] = []
+        self.queue: list[tuple[list[str], str]] = []  # (arguments, the run's name in the curves)
         self.run_label = ""
-        self.started_at = 0.0
-        self._status_at = 0.0  # when the status line was last rewritten
-        self.max_epochs = 0
-        self.best: float | None = None
-        self.monitor = "loss"
-        self.monitor_mode = "min"
+        self.status = RunStatus()  # the current run's; a new one for each run
+        self._status_dirty = False
+        self._epochs_completed: int | None = None
+        self._said: set[str] = set()
 
         # --- left: what to run ------------------------------------------------------------------------
         self.task_box = QComboBox(self)
         for task in self.tasks.values():
             self.task_box.addItem(f"{task.title} ({task.name})", task.name)
         self.preset_box = QComboBox(self)
+        for box in (self.task_box, self.preset_box):
+            # a plugin's long title must not set the window's width
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(16)
         self.form = ConfigForm(self)
+        self.form.workdir = self.workdir
         self.command = QLineEdit(self)
         self.command.setReadOnly(True)
         copy = QPushButton("Copy", self)
@@ -73,11 +84,24 @@ class MainWindow(QMainWindow):
                                        "settings, in the Sweeps tab (Ctrl+Shift+C)")
         self.compare_button.clicked.connect(self.compare_cells)
 
+        self.reset_button = QPushButton("Reset", self)
+        self.reset_button.setToolTip("the preset's own values: forget what was set in the form")
+        self.reset_button.clicked.connect(self._reset_to_preset)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(self.preset_box, 1)
+        preset_row.addWidget(self.reset_button)
+        # which of the user's settings a newly chosen preset did not replace
+        self.preset_note = QLabel(self)
+        self.preset_note.setWordWrap(True)
+        self.preset_note.hide()
         head = QFormLayout()
         head.addRow("Task", self.task_box)
-        head.addRow("Preset", self.preset_box)
-        scroll = QScrollArea(self)
+        head.addRow("Preset", preset_row)
+        head.addRow(self.preset_note)
+        self.form_scroll = scroll = QScrollArea(self)
         scroll.setWidgetResizable(True)
+        # the form is made to fit (its minimum width, see _fit_form): a sideways scroll bar hid the "…" buttons
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.form)
         command_row = QHBoxLayout()
         command_row.addWidget(self.command, 1)
@@ -88,6 +112,7 @@ class MainWindow(QMainWindow):
         left = QWidget(self)
         left_layout = QVBoxLayout(left)
         left_layout.addLayout(head)
+        left_layout.addWidget(self.form.error_box)
         left_layout.addWidget(scroll, 1)
         left_layout.addWidget(QLabel("Command", self))
         left_layout.addLayout(command_row)
@@ -96,9 +121,14 @@ class MainWindow(QMainWindow):
 
         # --- right: watching and using runs -------------------------------------------------------
         self.curves = CurvesWidget(self)
+        self.curves.set_hint(COLD_HINT)
         self.log = QPlainTextEdit(self)
         self.log.setReadOnly(True)
         self.log.setMaximumBlockCount(2000)
+        # the metrics table a run prints at its end is laid out in columns of spaces
+        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.log.setPlaceholderText("A run's output appears here: the command it runs, what it reads, its "
+                                    "metrics table at the end, and any error.")
         training = QSplitter(Qt.Orientation.Vertical, self)
         training.addWidget(self.curves)
         training.addWidget(self.log)
@@ -107,6 +137,8 @@ class MainWindow(QMainWindow):
         self.runs_panel.open_run.connect(self.show_run)
         self.runs_panel.resume_run.connect(self.resume_run)
         self.runs_panel.try_run.connect(self.try_run)
+        self.runs_panel.export_run.connect(self.export_run)
+        self.export_process: RunProcess | None = None
         self.predict_panel = PredictPanel(self)
         self.sweeps_panel = SweepsPanel(self.form, lambda: self.workdir, self)
         self.sweeps_panel.open_run.connect(self.open_trial_run)
@@ -124,13 +156,18 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(split)
 
         # --- status -------------------------------------------------------------------------------
-        self.state_label = QLabel("ready", self)
+        self.state_label = ElidedLabel("ready", self)
         self.progress = QProgressBar(self)
         self.progress.setMaximumWidth(220)
         self.metric_label = QLabel(self)
         self.statusBar().addWidget(self.state_label, 1)
         self.statusBar().addPermanentWidget(self.metric_label)
         self.statusBar().addPermanentWidget(self.progress)
+        # the status line follows a run at 10 Hz, however often it reports: relaying out the status bar
+        # per event costs the training CPU
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(STATUS_MS)
+        self._status_timer.timeout.connect(self.refresh_status)
 
         self._shortcuts()
         self.task_box.currentIndexChanged.connect(self._task_chosen)
@@ -192,19 +229,38 @@ class MainWindow(QMainWindow):
             self.preset_box.addItem(name, name)
             self.preset_box.setItemData(self.preset_box.count() - 1, task.preset_help.get(name, ""),
                                         Qt.ItemDataRole.ToolTipRole)
+        self.preset_note.hide()
         chosen = preset or task.default_preset({}) or NO_PRESET
         self.preset_box.setCurrentIndex(max(0, self.preset_box.findData(chosen)))
         self.preset_box.blockSignals(False)
         self.form.set_task(task, chosen, explicit)
         guard_wheel(self.form)  # its new boxes: scrolling the form must not change a setting
-        self.curves.set_monitor(task.monitor)
+        self._fit_form()
+
+    def _fit_form(self) -> None:
+        """The left side at least as wide as this task's form and the scroll bar beside it."""
+        scroll = self.form_scroll
+        self.form.adjustSize()
+        scroll.setMinimumWidth(self.form.minimumSizeHint().width() + scroll.verticalScrollBar().sizeHint().width()
+                               + 2 * scroll.frameWidth())
 
     def _preset_chosen(self, index: int) -> None:
-        self.form.set_preset(self.preset_box.itemData(index))
+        """The new preset's values, with what the user set on top: choosing one must not discard edits."""
+        kept = self.form.explicit()
+        self.form.set_preset(self.preset_box.itemData(index), kept)
+        still = self.form.explicit()  # a value the new preset has anyway is no longer the user's
+        parts = [part(key, _flat(still[key])) for key in ordered(still)]
+        self.preset_note.setText(f"kept what you set: {', '.join(parts)} (Reset: the preset's own)" if parts else "")
+        self.preset_note.setVisible(bool(parts))
+
+    def _reset_to_preset(self) -> None:
+        self.form.set_preset(self.form.preset)
+        self.preset_note.hide()
 
     def _update_command(self) -> None:
         self.command.setText(shlex.join(cli_command(self.form.cli_args())))
-        self.run_button.setEnabled(not self.form.error_label.text() and not self._is_running())
+        self.command.setCursorPosition(0)  # its start says what runs; the end is a scroll away
+        self._set_running(self._is_running())
 
     # --- runs -----------------------------------------------------------------------------------------
     def _is_running(self) -> bool:
@@ -218,40 +274,57 @@ class MainWindow(QMainWindow):
             return None
         return self.form.cli_args()
 
+    def _live_label(self) -> str:
+        """The form's run named by what the user set (cell, data), not by the time it started."""
+        explicit = {key: _flat(value) for key, value in self.form.explicit().items()}
+        return describe(explicit, explicit) or f"{self.form.task.name} {self.form.preset}".replace(
+            f" {NO_PRESET}", "")
+
     def start_run(self) -> None:
         args = self._validated_args()
         if args is None:
             return
         if self._is_running():
-            self.queue.append(args)
-            self.state_label.setText(f"queued ({len(self.queue)} waiting)")
+            self.queue_run()
             return
-        self._launch(args, label=f"{self.form.task.name} {time.strftime('%H:%M:%S')}")
+        self._launch(args, label=self._live_label())
 
     def queue_run(self) -> None:
         args = self._validated_args()
-        if args is not None:
-            self.queue.append(args)
-            if not self._is_running():
-                self._launch(self.queue.pop(0), label=f"queued {time.strftime('%H:%M:%S')}")
-            else:
-                self.state_label.setText(f"queued ({len(self.queue)} waiting)")
+        if args is None:
+            return
+        self.queue.append((args, self._live_label()))
+        if not self._is_running():
+            self._launch(*self.queue.pop(0))
+        else:
+            self.state_label.setText(f"queued ({len(self.queue)} waiting)")
 
     def resume_run(self, run_dir: str) -> None:
+        entry = (["--resume", run_dir], f"resume {own_name(Path(run_dir).name)}")
         if self._is_running():
-            self.queue.append(["--resume", run_dir])
+            self.queue.append(entry)
+            self.state_label.setText(f"queued ({len(self.queue)} waiting)")
             return
-        self._launch(["--resume", run_dir], label=f"resume {Path(run_dir).name}")
+        self._launch(*entry)
 
     def _launch(self, args: list[str], label: str) -> None:
         self._save()
         self.curves.clear()
+        self.curves.set_hint("Starting the run: its curves appear with its first training step (the start-up "
+                             "reads the data and imports the libraries first).")
         self.log.clear()
-        self.best, self.max_epochs, self.run_label = None, 0, label
-        self.started_at = time.monotonic()
+        self.run_label = label
+        task = self.tasks.get(args[1]) if args[:1] == ["--task"] and len(args) > 1 else None
+        self.status = RunStatus(monitor=task.monitor if task is not None else "loss")
+        self.curves.set_monitor(self.status.monitor)  # until the run's started event names its own
+        self._status_dirty = False
+        self._epochs_completed = None
+        self.metric_label.setText("")
+        self.progress.setValue(0)
         self.process = RunProcess(args, cwd=self.workdir, parent=self)
         self.process.event.connect(self._on_event)
-        self.process.log.connect(self.log.appendPlainText)
+        self.process.log.connect(self._on_log)
+        self._said = set()  # the child's own error lines, not to be repeated when it ends
         self.process.ended.connect(self._on_ended)
         self.log.appendPlainText("$ " + shlex.join(cli_command(args)))
         self.process.start()
@@ -262,7 +335,9 @@ class MainWindow(QMainWindow):
     def stop_run(self) -> None:
         if self._is_running():
             self.process.stop()
-            self.state_label.setText("stopping after this batch…")
+            self.status.stopping = True
+            self._status_dirty = True
+            self.refresh_status()
 
     def kill_run(self) -> None:
         if self._is_running():
@@ -270,79 +345,114 @@ class MainWindow(QMainWindow):
             self.process.kill()
 
     def _set_running(self, running: bool) -> None:
+        if running:
+            self._status_timer.start()
+        else:
+            self._status_timer.stop()
         self.stop_button.setEnabled(running)
         self.kill_button.setEnabled(running)
-        self.run_button.setEnabled(not running and not self.form.error_label.text())
+        valid = not self.form.error_label.text()
+        self.run_button.setEnabled(valid and not running)
+        self.queue_button.setEnabled(valid)  # while a run trains, Queue adds to the queue
 
     def _on_event(self, event: dict) -> None:
         kind = event.get("event")
+        status = self.status
         if kind == "metric":
             self.curves.add_point(self.run_label, event["name"], event.get("step", 0), event.get("epoch", 0),
                                   event.get("time", 0.0), event["value"])
-            if event["name"] == f"val/{self.monitor}":
-                value = event["value"]
-                better = max if self.monitor_mode == "max" else min
-                self.best = value if self.best is None else better(self.best, value)
-            # at most every STATUS_MS: relaying out the status bar per event costs the training CPU
-            if "batch" in event and self.max_epochs and time.monotonic() - self._status_at >= STATUS_MS / 1000:
-                self._progress(event["epoch"] + event["batch"] / max(1, event["batches"]), event)
+            status.metric(event)
         elif kind == "started":
-            self.max_epochs = event.get("max_epochs") or 0
+            status.started(event)
             # the run's own monitor: a queued run may belong to another task than the form shows
-            self.monitor = (event.get("monitor") or "val/loss").removeprefix("val/")
-            self.monitor_mode = event.get("mode") or "min"
-            self.curves.set_monitor(self.monitor)
-            self.state_label.setText(f"training on {event.get('device')} (world size {event.get('world_size')})")
+            self.curves.set_monitor(status.monitor)
         elif kind == "epoch_end":
-            self._progress(event["epoch"] + 1, event)
+            status.epoch_end(event)
+        elif kind == "stopping":
+            status.stopping = True
         elif kind == "finished":
+            self._epochs_completed = event.get("epochs_completed")
             baseline = event.get("baseline") or {}
-            value = (baseline.get("val") or {}).get(self.monitor)
+            value = (baseline.get("val") or {}).get(status.monitor)
             if value is not None:
-                self.curves.set_baseline(self.run_label, f"val/{self.monitor}", value)
+                self.curves.set_baseline(self.run_label, f"val/{status.monitor}", value)
+        self._status_dirty = True
 
-    def _progress(self, done_epochs: float, event: dict) -> None:
-        self._status_at = time.monotonic()
-        fraction = min(1.0, done_epochs / self.max_epochs)
-        self.progress.setValue(int(fraction * 100))
-        elapsed = time.monotonic() - self.started_at
-        eta = elapsed / fraction * (1 - fraction) if fraction > 0 else 0
-        current = (event.get("metrics") or {}).get(f"val/{self.monitor}")
-        parts = [f"epoch {int(done_epochs)}/{self.max_epochs}", f"step {event.get('step', 0)}",
-                 f"ETA {eta:.0f} s"]
-        self.state_label.setText("training: " + ", ".join(parts))
-        if current is not None or self.best is not None:
-            now = f"{current:.4g}" if current is not None else "-"
-            best = f"{self.best:.4g}" if self.best is not None else "-"
-            self.metric_label.setText(f"val {self.monitor} {now} (best {best})")
+    def _on_log(self, line: str) -> None:
+        if line.startswith("error: "):
+            self._said.add(line)
+        self.log.appendPlainText(line)
+
+    def refresh_status(self) -> None:
+        """Show the run's progress, ETA and metric as they are now (the timer calls this at 10 Hz)."""
+        if not self._status_dirty or not self.status.max_epochs:
+            return
+        self._status_dirty = False
+        status = self.status
+        self.progress.setValue(int(status.fraction * 100))
+        self.state_label.setText(status.line())
+        self.metric_label.setText(status.metric_line())
 
     def _on_ended(self, code: int, how: str) -> None:
+        self._status_dirty = True
+        self.refresh_status()  # the last events, before the line says how the run ended
         self.curves.fit_axes()
         process = self.process
         self._set_running(False)
-        if how in ("finished", "stopped"):
+        if how == "finished":
             self.progress.setValue(100)
-            self.state_label.setText(f"run {how}: {process.run_dir}")
+            self.state_label.setText(f"run finished: {process.run_dir}")
+        elif how == "stopped":  # the bar stays where training stopped
+            done = self._epochs_completed
+            epochs = f" after {done} of {self.status.max_epochs} epochs" if done is not None else ""
+            self.state_label.setText(f"run stopped{epochs}: {process.run_dir}")
+        elif how == "crashed":
+            self.state_label.setText(f"run {process.crash}; the log shows its last lines; Resume in the Runs tab "
+                                     "continues it from its last checkpoint, if it saved one")
+            self.log.appendPlainText(f"error: the run {process.crash}" + (f" after: {process.error}"
+                                                                           if process.error else ""))
         elif how in ("killed", "interrupted"):
             self.state_label.setText(f"run {how}; its directory can be resumed from the Runs tab")
         else:
             message = process.error or f"the run exited with code {code}; see the log below"
             self.state_label.setText(f"run failed: {message}")
-            self.log.appendPlainText(f"error: {message}")
+            if f"error: {message}" not in self._said:  # the child printed it already
+                self.log.appendPlainText(f"error: {message}")
         self.runs_panel.refresh()
         if self.queue:
-            self._launch(self.queue.pop(0), label=f"queued {time.strftime('%H:%M:%S')}")
+            self._launch(*self.queue.pop(0))
 
     def show_run(self, run_dir: str) -> None:
+        """The run in the Training tab: its curves with its own task's metric, its results as the log, and
+        a status line naming it. While a run trains, the Training tab stays with that run."""
+        from suite.runs import Run, summarise
+
+        from .run_record import record
         from .runs_panel import read_metric_rows
 
+        if self._is_running():
+            self.runs_panel.tell("a run is training: the Training tab follows it until it ends; this run's "
+                                 "curves are shown here")
+            return
         try:
             rows = read_metric_rows(Path(run_dir))
         except UserError as exc:  # a damaged metrics.csv: say so, and keep the curves shown
             self.state_label.setText(f"cannot open the run: {exc}")
             return
+        summary = summarise(Run(run_dir))
+        task = self.tasks.get(summary.task)
+        shown = record(summary, task.monitor if task is not None else None)
+        name = Path(run_dir).name
         self.curves.clear()
-        self.curves.load_rows(Path(run_dir).name, rows)
+        self.curves.set_monitor(shown.monitor)
+        self.curves.load_rows(name, rows)
+        self.curves.set_labels({name: own_name(name)})
+        if shown.baseline is not None:
+            self.curves.set_baseline(name, f"val/{shown.monitor}", shown.baseline)
+        self.log.setPlainText("\n".join(shown.lines))
+        self.state_label.setText(shown.status)
+        self.metric_label.setText(shown.metric)
+        self.progress.setValue(round(shown.fraction * 100))
         self.tabs.setCurrentIndex(0)
 
     def compare_cells(self) -> None:
@@ -363,6 +473,47 @@ class MainWindow(QMainWindow):
                 self.tabs.setCurrentWidget(self.runs_panel)
                 return
         self.show_run(run_dir)
+
+    def export_run(self, run_dir: str) -> None:
+        """Export… : the format and folder asked, then the command line's --export in a child process."""
+        from .export_dialog import ExportDialog
+
+        if self.export_process is not None and self.export_process.running():
+            self.runs_panel.tell("an export is running; wait for it to end")
+            return
+        args = ExportDialog.ask(run_dir, self.workdir, self)
+        if args is None:
+            return
+        fmt = args[args.index("--export") + 1]
+        process = self.export_process = RunProcess(args, cwd=self.workdir, parent=self)
+        lines: list[str] = []
+        quiet = self._is_running()  # the Training tab's log and status belong to the run training there
+
+        def line(text: str) -> None:
+            lines.append(text)
+            if not quiet:
+                self.log.appendPlainText(text)
+
+        def ended(code: int, how: str) -> None:
+            if code == 0 and how != "crashed":
+                said = next((t for t in lines if t.startswith("exported ")), f"exported {Path(run_dir).name}")
+            else:
+                said = f"export failed: {process.error or process.crash or f'the command exited with code {code}'}"
+                if not quiet and f"error: {process.error}" not in lines:
+                    self.log.appendPlainText(f"error: {said.removeprefix('export failed: ')}")
+            self.runs_panel.tell(said)
+            if not quiet:
+                self.state_label.setText(said)
+            self.runs_panel.export_button.setEnabled(True)
+
+        process.log.connect(line)
+        process.ended.connect(ended)
+        if not quiet:
+            self.log.clear()
+            self.log.appendPlainText("$ " + shlex.join(cli_command(args)))
+        self.runs_panel.tell(f"exporting {Path(run_dir).name} as {fmt}…")
+        self.runs_panel.export_button.setEnabled(False)
+        process.start()
 
     def try_run(self, run_dir: str) -> None:
         self.predict_panel.set_run(run_dir)
@@ -393,6 +544,8 @@ class MainWindow(QMainWindow):
                 event.ignore()
                 return
             self.sweeps_panel.shutdown()
+        if self.export_process is not None and self.export_process.running():
+            self.export_process.kill()  # an export is quick to run again; a half-written one is no use
         self.predict_panel.shutdown()  # a prediction still running would abort the process on exit
         self._save()
         event.accept()

@@ -17,15 +17,33 @@ from .panels import Panel, panel_class
 class TrainedModel:
     """A run's task, config and best weights, loaded once (off the GUI thread) and reused."""
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, **options):
         from suite.api import load
 
-        self.predictor = load(run_dir)
+        self.predictor = load(run_dir, **options)  # options: the task's prediction settings (predict_steps)
         self.task = self.predictor.task
         self.cfg = self.predictor.config
+        self.unexplainable = explain_unavailable(self.task)
 
     def predict(self, raw: str) -> Any:
         return self.predictor.predict(raw)
+
+    def explained(self, raw: str) -> Any:
+        """The prediction with its attributions under ``explanation``: what the panels shade from."""
+        explanation = self.predictor.explain(raw)
+        return {**explanation["prediction"], "explanation": explanation}
+
+
+def explain_unavailable(task) -> str | None:
+    """Why this task's answers cannot be explained here, or None when they can."""
+    from suite.errors import UserError
+    from suite.insight.command import check_task
+
+    try:
+        check_task(task)
+    except UserError as exc:
+        return str(exc)
+    return None
 
 
 class PredictPanel(QWidget):
@@ -79,7 +97,24 @@ class PredictPanel(QWidget):
         if self._layout.count() > 2 and self._layout.itemAt(2).spacerItem() is not None:
             self._layout.takeAt(2)  # the stretch that kept the empty page tidy
         self._layout.insertWidget(2, self.body, 1)
+        self.body.enable_attributions(model.unexplainable)
+        self.body.set_options = self.set_options
         self.body.start(model.task.example_input(model.cfg) or "")
+
+    def set_options(self, options: dict, then) -> None:
+        """Load the run's model again with these prediction settings (``load(run, predict_steps=24)``), keep
+        the panel, then call ``then()``: a setting the task reads when it predicts, not from each input."""
+        run_dir = self.run_dir
+        if run_dir is None:
+            return
+        self.status.setText("loading the best checkpoint with " + ", ".join(f"{k} {v}" for k, v in options.items()))
+
+        def loaded(model: TrainedModel) -> None:
+            if run_dir == self.run_dir:  # not another run chosen meanwhile
+                self.model = model
+                self.status.setText("")
+                then()
+        self._start(lambda: TrainedModel(run_dir, **options), loaded)
 
     def shutdown(self) -> None:
         """No new jobs; wait for the running one (Qt aborts the process if a running thread is destroyed)."""
@@ -91,14 +126,15 @@ class PredictPanel(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
-    def ask(self, raw: str, on_done) -> None:
-        """Run a prediction in the background; ``on_done(output)`` on the GUI thread."""
+    def ask(self, raw: str, on_done, explain: bool = False) -> None:
+        """Run a prediction in the background; ``on_done(output)`` on the GUI thread. ``explain``: in the same
+        job, with its attributions (``output["explanation"]``)."""
         if self.model is None:
             return
         model = self.model
-        self.status.setText("predicting…")
+        self.status.setText("predicting and explaining…" if explain else "predicting…")
 
         def finished(output):
             self.status.setText("")
             on_done(output)
-        self._start(lambda: model.predict(raw), finished)
+        self._start((lambda: model.explained(raw)) if explain else (lambda: model.predict(raw)), finished)

@@ -12,6 +12,8 @@ import sys
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from .run_status import signal_text
+
 RUN_NICENESS = 5
 
 
@@ -25,7 +27,8 @@ class RunProcess(QObject):
     """Starts ``main.py ARGS --events stdout`` and turns its output into signals.
 
     ``event(dict)`` for each JSON line, ``log(str)`` for each line of human output (standard error),
-    ``ended(int exit_code, str how)`` once, with ``how`` one of finished, stopped, interrupted, failed, killed.
+    ``ended(int exit_code, str how)`` once, with ``how`` one of finished, stopped, interrupted, failed, killed
+    (by the window), crashed (by a signal; the code is minus its number).
     """
 
     event = Signal(dict)
@@ -39,6 +42,7 @@ class RunProcess(QObject):
         self.run_dir: str | None = None
         self.error: str | None = None
         self.status: str | None = None
+        self.crash: str | None = None  # how a child ended by a signal ended: "crashed (segmentation fault)"
         self._killed = False
         self._partial = {"out": b"", "err": b""}
         self.process = QProcess(self)
@@ -112,13 +116,18 @@ class RunProcess(QObject):
         else:
             self.log.emit(text)
 
-    def _finished(self, code: int, _status) -> None:
+    def _finished(self, code: int, exit_status) -> None:
         for stream in ("out", "err"):
             if self._partial[stream]:
                 self._line(stream, self._partial[stream].decode("utf-8", "replace"))
                 self._partial[stream] = b""
         if self._killed:
             how = "killed"
+        elif exit_status == QProcess.ExitStatus.CrashExit:
+            # ended by a signal: Qt gives its number as the exit code, which read as "exited with code 11";
+            # negative, as subprocess reports a signal
+            how, code = "crashed", -code
+            self.crash = f"crashed ({signal_text(-code)})"
         elif code == 0:
             how = self.status or "finished"
         elif code in (130, 143):  # SIGINT / SIGTERM: the run saved its last checkpoint and can resume

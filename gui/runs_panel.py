@@ -5,17 +5,22 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QItemSelectionModel, QSignalBlocker, Qt, Signal
+from PySide6.QtGui import QColor, QFontDatabase
 from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QMessageBox, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                               QSplitter, QStackedWidget, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from suite.errors import UserError
 from suite.runfiles import reason
 from suite.runs import Run, RunSummary, list_runs
 
 from .curves import CurvesWidget
+from .names import flat_config, own_name, short_names
 
+DIFF_MIN_WIDTH = 220  # the settings' names and at least one run's values
+DIFF_MAX_COLUMN = 240
+SECTION_ORDER = ("task", "preset", "backbone", "train", "options")
+METRIC_COLUMN = 4  # COLUMNS from here on hold scores
 COLUMNS = ("task", "started", "settings", "status", "test metric", "baseline (test)")
 
 
@@ -53,15 +58,11 @@ def status_text(run: RunSummary) -> str:
     return f"damaged: {run.damaged}" if run.damaged else run.status
 
 
-def flat_config(cfg: dict) -> dict[str, str]:
-    return {f"{section}.{k}": str(v) for section in ("backbone", "train", "options")
-            for k, v in (cfg.get(section) or {}).items()}
-
-
 class RunsPanel(QWidget):
     open_run = Signal(str)
     resume_run = Signal(str)
     try_run = Signal(str)
+    export_run = Signal(str)
 
     def __init__(self, root_getter, parent: QWidget | None = None):
         super().__init__(parent)
@@ -78,10 +79,15 @@ class RunsPanel(QWidget):
         buttons = QHBoxLayout()
         for text, slot in (("Refresh", self.refresh), ("Open", lambda: self._emit(self.open_run)),
                            ("Resume", lambda: self._emit(self.resume_run, damaged_ok=True)),
-                           ("Try it", lambda: self._emit(self.try_run)), ("Delete", self.delete_selected)):
+                           ("Try it", lambda: self._emit(self.try_run)),
+                           ("Export…", lambda: self._emit(self.export_run)), ("Delete", self.delete_selected)):
             button = QPushButton(text, self)
             button.clicked.connect(slot)
             buttons.addWidget(button)
+            if text == "Export…":
+                self.export_button = button
+                button.setToolTip("write the run's network as ONNX or TorchScript, with a standalone predict.py "
+                                  "(--export)")
         buttons.addStretch(1)
         # why a selected run cannot be compared or used (a damaged one); empty otherwise
         self.notice = QLabel(self)
@@ -90,12 +96,30 @@ class RunsPanel(QWidget):
         self.notice.hide()
 
         self.curves = CurvesWidget(self)
+        self.curves.set_hint("Select runs in the list above to overlay their curves: Ctrl+click or Shift+click "
+                             "for several.")
         self.diff = QTableWidget(0, 0, self)
         self.diff.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        lower = QSplitter(Qt.Orientation.Horizontal, self)
+        self.diff.setMinimumWidth(DIFF_MIN_WIDTH)
+        self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.diff.horizontalHeader().setMaximumSectionSize(DIFF_MAX_COLUMN)  # a long path is elided
+        self.diff.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.diff_hint = QLabel("The selected runs' settings appear here side by side, the ones that differ "
+                                "first.", self)
+        self.diff_hint.setWordWrap(True)
+        self.diff_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.diff_hint.setStyleSheet("color: gray; padding: 12px;")
+        self.diff_pages = QStackedWidget(self)
+        self.diff_pages.addWidget(self.diff_hint)
+        self.diff_pages.addWidget(self.diff)
+        self.lower = lower = QSplitter(Qt.Orientation.Horizontal, self)
         lower.addWidget(self.curves)
-        lower.addWidget(self.diff)
-        lower.setSizes([700, 400])
+        lower.addWidget(self.diff_pages)
+        # neither side collapses when dragged past its least width: a collapsed plot looked like a lost one
+        lower.setChildrenCollapsible(False)
+        lower.setStretchFactor(0, 3)
+        lower.setStretchFactor(1, 2)
+        lower.setSizes([600, 400])
         split = QSplitter(Qt.Orientation.Vertical, self)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
@@ -103,13 +127,26 @@ class RunsPanel(QWidget):
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.notice)
         top_layout.addWidget(self.table)
+        # no runs at all: where they come from
+        self.empty_label = QLabel(self)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setStyleSheet("color: gray;")
+        top_layout.addWidget(self.empty_label)
         split.addWidget(top)
         split.addWidget(lower)
+        split.setChildrenCollapsible(False)
+        split.setStretchFactor(1, 1)  # the list is short; the overlay and the diff need the height
+        split.setSizes([220, 600])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
 
     def refresh(self) -> None:
+        """List the runs again; the runs selected stay selected (by folder, not by row: a new run comes
+        first and moves the rest down), and the overlay and diff follow what is selected now."""
+        kept = {run.path for run in self.selected()}
         self.runs = list_runs(self.root_getter())
+        blocker = QSignalBlocker(self.table)  # one compare() at the end, not one per row
+        self.table.clearSelection()
         self.table.setRowCount(len(self.runs))
         for row, run in enumerate(self.runs):
             metric, base = test_metric(run)
@@ -118,10 +155,24 @@ class RunsPanel(QWidget):
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(str(run.path))
+                if col >= METRIC_COLUMN:  # digits under digits
+                    item.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
                 self.table.setItem(row, col, item)
             self._style_status(row, run)
+        selection = self.table.selectionModel()
+        for row, run in enumerate(self.runs):
+            if run.path in kept:
+                selection.select(self.table.model().index(row, 0),
+                                 QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+        blocker.unblock()
         self.table.resizeColumnsToContents()
+        self.empty_label.setText(f"No runs yet under {self.root_getter()}: a run started with Run (Ctrl+R), or "
+                                 "with python main.py --task NAME in this folder, is listed here." if not self.runs
+                                 else "")
+        self.empty_label.setVisible(not self.runs)
         self._show_notice([])
+        if kept or self.curves.runs():
+            self.compare()
 
     def _style_status(self, row: int, run: RunSummary) -> None:
         item = self.table.item(row, 3)
@@ -141,6 +192,11 @@ class RunsPanel(QWidget):
     def _show_notice(self, damaged: list[RunSummary]) -> None:
         self.notice.setText("\n".join(f"{run.path.name}: damaged: {run.damaged}" for run in damaged))
         self.notice.setVisible(bool(damaged))
+
+    def tell(self, text: str) -> None:
+        """A one-line answer to what the user just did here (Open, Export), where they did it."""
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def selected(self) -> list[RunSummary]:
         rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
@@ -173,18 +229,33 @@ class RunsPanel(QWidget):
                 self.curves.set_monitor(run.results["monitor"])
         self._show_notice([run for run in chosen if run.damaged])
         chosen = [run for run in chosen if not run.damaged]  # the settings diff: the runs it can read
+        names = short_names({run.path.name: run.config for run in chosen},
+                            {run.path.name: own_name(run.path.name) for run in chosen})
+        self.curves.set_labels(names)
         configs = [flat_config(run.config) for run in chosen]
-        keys = sorted(set().union(*configs)) if configs else []
+        # the task and preset first, then the sections in the order the form shows them
+        keys = sorted(set().union(*configs) if configs else [],
+                      key=lambda k: (SECTION_ORDER.index(k.split(".")[0]) if k.split(".")[0] in SECTION_ORDER
+                                     else len(SECTION_ORDER), k))
         differing = [k for k in keys if len({c.get(k) for c in configs}) > 1]
         ordered = differing + [k for k in keys if k not in differing]
         self.diff.clear()
         self.diff.setColumnCount(len(chosen))
         self.diff.setRowCount(len(ordered))
-        self.diff.setHorizontalHeaderLabels([run.path.name for run in chosen])
-        self.diff.setVerticalHeaderLabels(ordered)
+        self.diff_pages.setCurrentWidget(self.diff if chosen else self.diff_hint)
+        for col, run in enumerate(chosen):
+            head = QTableWidgetItem(names[run.path.name])
+            head.setToolTip(str(run.path))
+            self.diff.setHorizontalHeaderItem(col, head)
         for row, key in enumerate(ordered):
+            # a setting's name alone: the registry keeps names unique across sections, and the section
+            # prefix made this column wider than the values beside it
+            head = QTableWidgetItem(key.split(".", 1)[-1])
+            head.setToolTip(key)
+            self.diff.setVerticalHeaderItem(row, head)
             for col, cfg in enumerate(configs):
                 item = QTableWidgetItem(cfg.get(key, ""))
+                item.setToolTip(cfg.get(key, ""))
                 if key in differing:
                     item.setBackground(QColor(255, 214, 102, 90))
                 self.diff.setItem(row, col, item)

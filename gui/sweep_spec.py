@@ -40,6 +40,12 @@ class SweepForm:
     parallel: int = 1
     equal_params: bool = False
     sweep_dir: str = ""
+    prune: bool = True  # a search's: the median pruner (--pruner median, the default) or none
+
+    @property
+    def pruner(self) -> str | None:
+        """--pruner's value where it differs from the default (a search's only)."""
+        return "none" if self.mode == "search" and not self.prune else None
 
     @property
     def mode(self) -> str:
@@ -57,6 +63,8 @@ class SweepForm:
                 args += ["--sweep", f"{name}={text.strip()}"]
         if self.seeds != 1:
             args += ["--seeds", str(self.seeds)]
+        if self.pruner:
+            args += ["--pruner", self.pruner]
         if self.equal_params:
             args.append("--equal-params")
         if self.parallel != 1:
@@ -91,7 +99,7 @@ def check(task: Any, form: SweepForm) -> tuple[dict[str, str], str, SweepSpec | 
                           space=[f"{n}={t.strip()}" for n, t in form.values.items()] if search else None,
                           search=form.trials if search else None, seeds=form.seeds,
                           equal_params=form.equal_params, parallel=form.parallel,
-                          sweep_dir=form.sweep_dir or None)
+                          sweep_dir=form.sweep_dir or None, pruner=form.pruner)
     except UserError as exc:
         return {}, str(exc), None
     return {}, "", spec

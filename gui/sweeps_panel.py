@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QApplication, QCheckBox, QComb
 from suite.runs import runs_root
 from suite.sweeps.spec import task_settings
 
+from .flow import FlowLayout, group
 from .process import cli_command
 from .sweep_files import CsvTable, CurveTail, number
 from .sweep_models import KEY_ROLE, SortProxy, SummaryModel, TrialsModel, metric_of, varied_names
@@ -147,19 +148,24 @@ class SweepsPanel(QWidget):
         self.parallel = QSpinBox(self)
         self.parallel.setRange(1, max(1, os.cpu_count() or 1))
         self.parallel.setToolTip("trials at once on this machine, the CPU threads shared among them (--parallel)")
+        self.prune = QCheckBox("prune", self)
+        self.prune.setChecked(True)
+        self.prune.setToolTip("a search: stop a trial whose validation metric at an epoch is worse than the median "
+                              "of the earlier trials' there (Optuna's MedianPruner, after its startup trials and "
+                              "warm-up epochs); off: every trial runs to its end (--pruner none)")
         self.equal_params = QCheckBox("equal parameters", self)
         self.equal_params.setToolTip("with cell varied: size each cell's hidden units to the first cell's "
                                      "parameter count, within 5% (--equal-params)")
         self.folder = QLineEdit(self)
         self.folder.setPlaceholderText("a new folder under runs/<task>/sweeps/")
         self.folder.setToolTip("the sweep's folder (--sweep-dir); an existing sweep's folder continues it")
-        options = QHBoxLayout()
+        # wraps when narrow: in one row these set the window's least width
+        options = FlowLayout()
         for label, widget in (("Seeds", self.seeds), ("Trials", self.trials), ("At once", self.parallel)):
-            options.addWidget(QLabel(label, self))
-            options.addWidget(widget)
-        options.addWidget(self.equal_params)
-        options.addWidget(QLabel("Folder", self))
-        options.addWidget(self.folder, 1)
+            options.addWidget(group(QLabel(label, self), widget, parent=self))
+        options.addWidget(group(self.prune, self.equal_params, parent=self))
+        self.folder.setMinimumWidth(240)
+        options.addWidget(group(QLabel("Folder", self), self.folder, parent=self))
 
         self.mode_label = QLabel(self)
         self.error_label = QLabel(self)
@@ -263,6 +269,7 @@ class SweepsPanel(QWidget):
         for widget in (self.seeds, self.trials, self.parallel):
             widget.valueChanged.connect(self.validate)
         self.equal_params.toggled.connect(self.validate)
+        self.prune.toggled.connect(self.validate)
         self.folder.textChanged.connect(self.validate)
         form.changed.connect(self._form_changed)
         guard_wheel(self)
@@ -334,7 +341,8 @@ class SweepsPanel(QWidget):
     def sweep_form(self) -> SweepForm:
         return SweepForm(values={name: row.text for name, row in self.rows.items()}, seeds=self.seeds.value(),
                          trials=self.trials.value(), parallel=self.parallel.value(),
-                         equal_params=self.equal_params.isChecked(), sweep_dir=self.folder.text().strip())
+                         equal_params=self.equal_params.isChecked(), sweep_dir=self.folder.text().strip(),
+                         prune=self.prune.isChecked())
 
     def validate(self, *_) -> bool:
         """Check what is entered as the command line would; errors beside their fields. True if it can run."""
@@ -346,6 +354,7 @@ class SweepsPanel(QWidget):
         for name, row in self.rows.items():
             row.show_error(errors.get(name, ""))
         self.trials.setEnabled(entered.mode == "search")
+        self.prune.setEnabled(entered.mode == "search")
         if not general and self.form.error_label.text():
             general = f"the settings: {self.form.error_label.text()}"
         hint = ""

@@ -6,9 +6,10 @@ import json
 from typing import Any, Callable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
-Ask = Callable[[str, Callable[[Any], None]], None]
+#: ``ask(raw, on_done)``, or ``ask(raw, on_done, explain=True)`` for an answer with its attributions
+Ask = Callable[..., None]
 
 
 class Panel(QWidget):
@@ -19,6 +20,8 @@ class Panel(QWidget):
 
     expects: tuple[str, ...] = ()
     placeholder = "input for the model"
+    #: whether the panel can shade its inputs by attribution (an answer's ``explanation``, see --explain)
+    shades = False
 
     def __init__(self, ask: Ask, parent: QWidget | None = None):
         super().__init__(parent)
@@ -27,6 +30,40 @@ class Panel(QWidget):
         self.fallback = QPlainTextEdit(self)
         self.fallback.setReadOnly(True)
         self.fallback.hide()
+        # shown by enable_attributions() when the run's task can explain; a panel places it in its layout
+        self.attributions = QCheckBox("Show attributions", self)
+        self.attributions.setToolTip("shade the inputs by Integrated Gradients attribution: how much each one "
+                                     "moved the prediction (each answer then takes longer)")
+        self.attributions.hide()
+        self.attributions.toggled.connect(self._attributions_toggled)
+        self._can_explain = False
+        self._last_raw: str | None = None
+
+    def enable_attributions(self, unavailable: str | None = None) -> None:
+        """The run's task can explain (``unavailable``: why it cannot here, e.g. Captum is missing)."""
+        if not self.shades:
+            return
+        self._can_explain = unavailable is None
+        self.attributions.setEnabled(self._can_explain)
+        if unavailable:
+            self.attributions.setToolTip(unavailable)
+        self.attributions.show()
+
+    def explaining(self) -> bool:
+        return self._can_explain and self.attributions.isChecked()
+
+    def explanation(self, out: Any) -> dict | None:
+        """The answer's attributions, when they are to be shown."""
+        if self.explaining() and isinstance(out, dict) and isinstance(out.get("explanation"), dict):
+            return out["explanation"]
+        return None
+
+    def _attributions_toggled(self, on: bool) -> None:
+        has = isinstance(self.output, dict) and "explanation" in self.output
+        if on and not has and self._last_raw:
+            self.ask(self._last_raw)  # the same input again, explained this time
+        elif self.output is not None:
+            self.receive(self.output)  # drawn again, with or without the shading
 
     def start(self, example: str) -> None:
         """Show the task's example input and answer it."""
@@ -48,7 +85,11 @@ class Panel(QWidget):
 
     def ask(self, raw: str) -> None:
         if raw.strip():
-            self._ask(raw, self.receive)
+            self._last_raw = raw
+            if self.explaining():
+                self._ask(raw, self.receive, explain=True)
+            else:
+                self._ask(raw, self.receive)
 
 
 class TypingPanel(Panel):

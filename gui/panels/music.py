@@ -8,8 +8,8 @@ import shutil
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLineEdit, QPushButton,
-                               QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from .base import Ask, Panel
 
@@ -65,7 +65,14 @@ class MusicPanel(Panel):
         buttons.addStretch(1)
         self.roll_plot = pg.PlotWidget(self)
         self.roll_plot.setLabel("bottom", "step")
-        self.roll_plot.setLabel("left", "MIDI pitch")
+        self.roll_plot.setLabel("left", "pitch (C4 = MIDI 60)")
+        for side in ("left", "bottom"):  # pitches and steps are whole numbers: no "(x0.001)" scaling
+            self.roll_plot.getAxis(side).enableAutoSIPrefix(False)
+        # the Cs by name, where a player looks for them (MIDI 60 is C4)
+        self.roll_plot.getAxis("left").setTicks([[(p, f"C{p // 12 - 1}") for p in range(24, 109, 12)]])
+        self.hint = QLabel(self)
+        self.hint.setWordWrap(True)
+        self.length.valueChanged.connect(lambda _: self._empty_roll())
         self.image = pg.ImageItem()
         self.image.setColorMap(pg.colormap.get("CET-L8"))
         self.roll_plot.addItem(self.image)
@@ -74,8 +81,18 @@ class MusicPanel(Panel):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addWidget(self.hint)
         layout.addWidget(self.roll_plot, 1)
         layout.addWidget(self.fallback, 1)
+        self._empty_roll()
+
+    def _empty_roll(self) -> None:
+        """Before the first piece: the keyboard's range over the chosen length, and what to press."""
+        if self.output is not None:
+            return
+        self.hint.setText(f"Press Generate to write {self.length.value()} steps after the primer (or from "
+                          "silence, if there is none); the piano roll appears here.")
+        self.roll_plot.setRange(xRange=(0, self.length.value()), yRange=(LOWEST, LOWEST + KEYS), padding=0)
 
     def request(self) -> str:
         return json.dumps({"primer": self.primer.text().strip(), "temperature": self.temperature.value(),
@@ -88,12 +105,14 @@ class MusicPanel(Panel):
         self.ask(self.request())
 
     def show_output(self, out: dict) -> None:
+        self.hint.hide()
         roll = piano_roll(out["steps"])
         # brighter where the model generated, dimmer over the primer it was given
         primer = int(out.get("primer_steps") or 0)
         roll[:primer] *= 0.5
         self.image.setImage(roll, levels=(0.0, 1.0))
         self.image.setRect(0, LOWEST, roll.shape[0], KEYS)
+        self.roll_plot.setRange(xRange=(0, max(1, roll.shape[0])), yRange=(LOWEST, LOWEST + KEYS), padding=0)
         self.primer_line.setValue(primer)
         self.primer_line.setVisible(primer > 0)
         self.save_button.setEnabled(bool(out.get("file")))

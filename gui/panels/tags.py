@@ -6,9 +6,11 @@ import html
 import zlib
 
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem, QTextBrowser, QWidget
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem,
+                               QTextBrowser, QWidget)
 
 from .base import Ask, TypingPanel
+from .shading import legend, shaded_html
 
 # A qualitative palette readable on light and dark backgrounds (Okabe-Ito, colour-blind safe).
 PALETTE = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999"]
@@ -45,20 +47,60 @@ def tokens_html(tokens: list[str], tags: list[str]) -> str:
 class TagsPanel(TypingPanel):
     expects = ("tokens", "tags")
     placeholder = "type a sentence to tag"
+    shades = True
 
     def __init__(self, ask: Ask, parent: QWidget | None = None):
         super().__init__(ask, parent)
+        # with attributions, the words are shaded by what they gave one word's tag, chosen here
+        self.explained = QComboBox(self)
+        self.explained.setToolTip("the predicted tag whose attributions shade the words")
+        self.explained.currentIndexChanged.connect(lambda *_: self.output is not None and self.receive(self.output))
+        self.explained_label = QLabel("attributions to the tag of", self)
+        row = QHBoxLayout()
+        row.addWidget(self.attributions)
+        row.addWidget(self.explained_label)
+        row.addWidget(self.explained, 1)
+        self.layout_.addLayout(row)
+        self.legend = QLabel(self)
+        self.legend.setWordWrap(True)
+        self.legend.setStyleSheet("color: gray")
+        self.legend.hide()
         self.view = QTextBrowser(self)
         self.entities = QTableWidget(0, 3, self)
         self.entities.setHorizontalHeaderLabels(["entity", "type", "tokens"])
         self.entities.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.entities.verticalHeader().hide()
         self.layout_.addWidget(self.view, 2)
+        self.layout_.addWidget(self.legend)
         self.layout_.addWidget(self.entities, 1)
+        self._show_choice(False)
         self.layout_.addWidget(self.fallback, 1)
 
+    def _show_choice(self, on: bool) -> None:
+        for widget in (self.explained, self.explained_label, self.legend):
+            widget.setVisible(on)
+
+    def explained_row(self, explanation: dict) -> int:
+        """The tag whose attributions are shown: the one chosen, else the first entity's (else the first)."""
+        tokens, tags = explanation["tokens"], explanation["tags"]
+        choices = [f"{i + 1}. {token} ({tag})" for i, (token, tag) in enumerate(zip(tokens, tags))]
+        if [self.explained.itemText(i) for i in range(self.explained.count())] != choices:
+            self.explained.blockSignals(True)
+            self.explained.clear()
+            self.explained.addItems(choices)
+            self.explained.setCurrentIndex(next((i for i, t in enumerate(tags) if tag_colour(t)), 0))
+            self.explained.blockSignals(False)
+        return max(0, self.explained.currentIndex())
+
     def show_output(self, out: dict) -> None:
-        self.view.setHtml(tokens_html(out["tokens"], out["tags"]))
+        explanation = self.explanation(out)
+        self._show_choice(explanation is not None)
+        if explanation is not None:
+            row = self.explained_row(explanation)
+            self.view.setHtml(shaded_html(explanation["tokens"], explanation["attributions"][row], explanation["tags"]))
+            self.legend.setText(legend(explanation))
+        else:
+            self.view.setHtml(tokens_html(out["tokens"], out["tags"]))
         found = out.get("entities") or []
         self.entities.setVisible(bool(found) or "entities" in out)
         self.entities.setRowCount(len(found))

@@ -275,3 +275,36 @@ def test_hover_reads_out_the_nearest_point(qtbot, widget):
     scene_pos = widget.train_plot.vb.mapViewToScene(QPointF(30, 3.0))
     widget.graphics.scene().sigMouseMoved.emit(scene_pos)
     assert "step = 30" in widget.hover_label.text()
+
+
+# ---- log scale -------------------------------------------------------------------------------
+def test_log_scale_says_what_it_cannot_draw(qtbot, widget):
+    """A tagging run's validation score of 0 left an empty plot on a log scale, without a word."""
+    widget.add_point("a", "train/loss", 1, 0, 0.0, 0.5)
+    widget.add_point("a", "train/loss", 2, 0, 1.0, 0.25)
+    widget.add_point("a", "val/score", 2, 0, 1.0, 0.0)
+    widget.add_point("a", "val/score", 4, 1, 2.0, 0.0)
+    widget.set_log_y(True)
+    wait_drawn(qtbot, widget)
+    assert widget.log_note.isVisible()
+    assert widget.log_note.text() == "log scale: 2 values ≤ 0 of val/score are not drawn"
+    widget.add_point("a", "val/score", 6, 2, 3.0, 0.2)
+    wait_drawn(qtbot, widget, widget.redraws)
+    assert widget.log_note.text() == "log scale: 2 values ≤ 0 of val/score are not drawn"
+    widget.set_log_y(False)
+    wait_drawn(qtbot, widget, widget.redraws)
+    assert not widget.log_note.isVisible()
+
+
+@pytest.mark.parametrize("low, high", [(0.0021, 0.0035), (0.5, 0.52), (0.01, 0.09), (1e-4, 0.3), (3.0, 3000.0)])
+def test_a_log_axis_labels_at_least_three_ticks_in_any_range(qtbot, widget, low, high):
+    widget.set_log_y(True)
+    axis = widget.val_plot.getAxis("left")
+    lo, hi = math.log10(low), math.log10(high)
+    levels = axis.tickValues(lo, hi, 300)
+    values = sorted(v for _, level in levels for v in level if lo <= v <= hi)
+    labels = axis.tickStrings(values, 1.0, None)
+    assert len(values) >= 3 and len(set(labels)) == len(labels) == len(values), (values, labels)
+    assert len(values) <= 10  # and not a crowd
+    for value, label in zip(values, labels):  # each label says its value
+        assert float(label.replace("−", "-")) == pytest.approx(10 ** value, rel=0.05)

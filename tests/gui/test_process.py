@@ -23,3 +23,19 @@ def test_a_run_ended_by_sigterm_reads_as_interrupted_not_finished(qtbot, tmp_pat
     assert ended == [(143, "interrupted")]
     assert events[-1]["event"] == "interrupted"
     assert Path(proc.run_dir, "checkpoints", "last.ckpt").exists()
+
+
+def test_a_child_killed_by_a_signal_reads_as_a_crash_naming_the_signal(qtbot, monkeypatch):
+    import gui.process
+
+    crash = "import os, signal, sys; print('about to crash', file=sys.stderr); os.kill(os.getpid(), signal.SIGSEGV)"
+    monkeypatch.setattr(gui.process, "cli_command", lambda args: ["python", "-c", crash])
+    proc = RunProcess([])
+    ended, lines = [], []
+    proc.ended.connect(lambda code, how: ended.append((code, how)))
+    proc.log.connect(lines.append)
+    proc.start()
+    qtbot.waitUntil(lambda: bool(ended), timeout=30_000)
+    assert ended == [(-signal.SIGSEGV, "crashed")]
+    assert proc.crash == "crashed (segmentation fault)" and proc.error is None
+    assert "about to crash" in lines

@@ -109,6 +109,12 @@ def test_the_command_line_is_built_from_the_form(make_window, tmp_path):
     if (os.cpu_count() or 1) >= 2:
         expected += ["--parallel", "2"]
     assert panel.build_args()[9:-2] == expected
+    assert panel.prune.isEnabled() and panel.prune.isChecked()  # a search prunes by the median by default
+    panel.prune.setChecked(False)
+    assert panel.build_args()[9:-2] == [*expected[:8], "--pruner", "none", *expected[8:]]
+    assert panel.start_button.isEnabled()
+    panel.remove_field("lr")  # a grid is never pruned: the choice is not offered, nor passed
+    assert not panel.prune.isEnabled() and "--pruner" not in panel.build_args()
 
 
 def test_a_tiny_sweep_stopped_continued_to_its_end_and_a_trial_opened(make_window, qtbot, tmp_path, fast):

@@ -52,7 +52,7 @@ def test_task_picker_form_and_command(make_window):
     assert window.run_button.isEnabled()
 
 
-def test_two_epoch_run_shows_curves_and_results(make_window, qtbot, tmp_path):
+def test_two_epoch_run_shows_curves_and_results(make_window, qtbot, tmp_path, monkeypatch):
     window = make_window()
     start(window, qtbot, **{"train.max_epochs": 2})
     wait_ended(window, qtbot)
@@ -81,6 +81,24 @@ def test_two_epoch_run_shows_curves_and_results(make_window, qtbot, tmp_path):
     panel.body.forecast(2600)
     qtbot.waitUntil(lambda: panel.body.output["origin"] == 2600, timeout=60_000)
     assert abs(panel.body.output["forecast"]["cos"][0] - panel.body.output["actual"]["cos"][0]) < 0.2
+    panel.body.steps.setValue(24)  # the horizon-1 model rolled out 24 steps, feeding its forecasts back
+    qtbot.waitUntil(lambda: panel.body.output["steps"] == 24, timeout=60_000)
+    out = panel.body.output
+    assert out["origin"] == 2600 and len(out["forecast"]["cos"]) == len(out["actual"]["cos"]) == 24
+
+    # Export… runs the command line's --export on the run, as a child, and says what it wrote
+    from gui.export_dialog import ExportDialog, export_args
+
+    folder = tmp_path / "exported"
+    monkeypatch.setattr(ExportDialog, "ask", classmethod(lambda cls, run, workdir, parent=None:
+                                                          export_args(run, "torchscript", str(folder))))
+    window.tabs.setCurrentWidget(window.runs_panel)
+    window.runs_panel.table.selectRow(0)
+    window.runs_panel.export_button.click()
+    notice = window.runs_panel.notice
+    qtbot.waitUntil(lambda: notice.text().startswith(("exported ", "export failed")), timeout=RUN_TIMEOUT)
+    assert notice.text().startswith(f"exported forecast as torchscript to {folder}"), notice.text()
+    assert (folder / "predict.py").is_file()
 
 
 def test_stop_ends_gracefully_and_keeps_results(make_window, qtbot, tmp_path):
@@ -94,17 +112,19 @@ def test_stop_ends_gracefully_and_keeps_results(make_window, qtbot, tmp_path):
     assert results["status"] == "stopped" and results["epochs_completed"] < 300
 
 
-def test_bad_data_shows_the_error_and_the_window_still_works(make_window, qtbot, tmp_path):
+def test_bad_data_shows_the_error_once_and_the_window_still_works(make_window, qtbot, tmp_path):
+    """A file the form cannot judge (it exists; only reading it shows it is empty): the child says why."""
     window = make_window()
-    start(window, qtbot, **{"options.data": "nowhere.csv", "options.lookback": 24, "options.horizon": 12})
+    (tmp_path / "empty.csv").write_text("")
+    start(window, qtbot, **{"options.data": "empty.csv", "options.lookback": 24, "options.horizon": 12})
     wait_ended(window, qtbot)
-    assert window.state_label.text() == "run failed: nowhere.csv: file not found"
-    assert "error: nowhere.csv: file not found" in window.log.toPlainText()
+    expected = f"{tmp_path / 'empty.csv'}: file is empty"
+    assert window.state_label.text() == f"run failed: {expected}"
+    assert window.log.toPlainText().count(expected) == 1  # the child's line, not a second copy
     assert window.run_button.isEnabled() and not window.stop_button.isEnabled()
     assert finished_runs(tmp_path) == []
-    window.preset_box.setCurrentIndex(window.preset_box.findData("none"))  # still fully usable
-    window.preset_box.setCurrentIndex(window.preset_box.findData("seed"))
-    assert window.form.editors["options.data"].get() == "cosine"
+    edit(window, "options.data", "cosine")  # still fully usable
+    assert window.run_button.isEnabled()
 
 
 def test_settings_are_restored(make_window):
@@ -160,7 +180,7 @@ def test_queued_runs_follow_each_other_and_compare_side_by_side(make_window, qtb
     assert sorted(panel.curves.runs()) == sorted(r.path.name for r in panel.runs)
     assert panel.diff.columnCount() == 2
     first_key = panel.diff.verticalHeaderItem(0).text()
-    assert first_key == "backbone.cell"  # differences come first
+    assert first_key == "cell"  # differences come first
     assert {panel.diff.item(0, c).text() for c in range(2)} == {"rnn", "gru"}
     qtbot.keyClick(window, Qt.Key.Key_1, Qt.KeyboardModifier.ControlModifier)
     assert window.tabs.currentIndex() == 0
