@@ -11,6 +11,8 @@ For right-padded batches of variable length there are two exact encoders with on
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -20,6 +22,10 @@ from .config import BackboneConfig
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 _CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+#: set only while suite.insight.probe runs one diagnostic forward pass: every backbone then hands its
+#: call to that recorder, which unrolls it step by step (training never sets it)
+UNROLL_HOOK: ContextVar = ContextVar("rnn_suite_unroll_hook", default=None)
 
 
 class RecurrentBackbone(nn.Module):
@@ -67,6 +73,14 @@ class RecurrentBackbone(nn.Module):
         lengths: torch.Tensor | None = None,
         state: State | None = None,
     ) -> tuple[torch.Tensor, State]:
+        hook = UNROLL_HOOK.get()
+        if hook is not None:
+            return hook(self, x, lengths, state)
+        return self.fused(x, lengths, state)
+
+    def fused(self, x: torch.Tensor, lengths: torch.Tensor | None = None,
+              state: State | None = None) -> tuple[torch.Tensor, State]:
+        """``forward`` through PyTorch's fused kernel, whatever hook is set."""
         if lengths is None:
             return self.rnn(x, state)
         total = x.shape[1]
@@ -76,6 +90,14 @@ class RecurrentBackbone(nn.Module):
         out, final = self.rnn(packed, state)
         out, _ = pad_packed_sequence(out, batch_first=True, total_length=total)
         return out, final
+
+    def unrolled(self, x: torch.Tensor, lengths: torch.Tensor | None = None, state: State | None = None):
+        """The same computation one step at a time from the same weights (suite.insight.unroll.Unrolled:
+        outputs and state as ``forward``'s, plus every layer's and direction's per-step hidden states and
+        gates). For diagnostics on one batch now and then; training always takes the fused kernel."""
+        from .insight.unroll import unroll
+
+        return unroll(self.rnn, x, lengths, state)
 
     def last_hidden(self, state: State) -> torch.Tensor:
         """The top layer's final hidden state, both directions concatenated: ``(batch, output_size)``."""

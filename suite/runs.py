@@ -29,7 +29,7 @@ def runs_root() -> Path:
 
 #: what a run writes at its top level; a --run-dir that already holds any of these is refused, and only
 #: these (plus the outputs results.json lists) are ever removed from a run folder
-RUN_FILES = ("config.yaml", "events.jsonl", "metrics.csv", "results.json", "checkpoints", "logs")
+RUN_FILES = ("config.yaml", "events.jsonl", "metrics.csv", "diagnostics.jsonl", "results.json", "checkpoints", "logs")
 LOCK_FILE = ".rnn-suite.lock"
 
 

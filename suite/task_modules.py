@@ -39,6 +39,20 @@ class TaskModule(L.LightningModule):
         first = batch[0] if isinstance(batch, (tuple, list)) else batch
         return int(first.shape[0])
 
+    def loss_on(self, batch: Any) -> torch.Tensor:
+        """The training loss of ``batch`` as ``training_step`` computes it, logging nothing: for the
+        diagnostics' extra pass over a sampled batch (suite.insight.probe), which must leave the run's
+        metrics as they were."""
+        self._quiet = True
+        try:
+            return self.step(batch, "train")
+        finally:
+            self._quiet = False
+
+    def log(self, *args, **kwargs) -> None:
+        if not getattr(self, "_quiet", False):
+            super().log(*args, **kwargs)
+
     def training_step(self, batch, batch_idx):
         loss = self.step(batch, "train")
         self.samples_seen += self.batch_size_of(batch)

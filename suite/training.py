@@ -25,6 +25,7 @@ from .config import RunConfig
 from .errors import UserError
 from .atomic import write_bytes_atomic
 from .events import EventCheckpoint, EventsCallback, EventStream, GracefulStop
+from .insight.diagnostics import TrainingDiagnostics
 from .interrupts import Interrupted
 from .trained import SelfContained
 from .tracking import TrackingCallback, build_loggers, close_loggers
@@ -81,6 +82,9 @@ def build_trainer(cfg: RunConfig, run: Run, stream: EventStream, task: Task, lis
         callbacks.append(EarlyStopping(monitor=monitor, mode=task.monitor_mode, patience=cfg.train.patience))
     callbacks.append(GracefulStop(stream, listen=listen_stdin))
     callbacks.append(SelfContained(task.name, cfg))
+    if cfg.train.diagnostics:  # first: it must see a non-finite loss before EventsCallback ends the run on it
+        callbacks.insert(0, TrainingDiagnostics(cfg.train.diagnostics_every, run.path, grad_clip=cfg.train.grad_clip,
+                                                stream=stream, precision=cfg.train.precision))
     # --logger: standard trackers beside events.jsonl. Not under --fast-dev-run: Lightning swaps the
     # loggers for a dummy there, so they would make empty logs/ folders and runs that never end
     loggers = [] if cfg.train.fast_dev_run else build_loggers(cfg, run)
@@ -272,6 +276,10 @@ def _write_results(session: FitSession, status: str, *, val: dict[str, float], t
         "world_size": trainer.world_size,
         "versions": {"torch": torch.__version__, "lightning": L.__version__, "python": platform.python_version()},
     }
+    diagnostics = next((cb for cb in trainer.callbacks if isinstance(cb, TrainingDiagnostics)), None)
+    if diagnostics is not None and trainer.is_global_zero:
+        diagnostics.finish(results["baseline"])
+        results["diagnostics"] = diagnostics.summary()
     if interrupted_by:
         results["interrupted_by"] = interrupted_by
     if cfg.train.fast_dev_run:  # one batch each: the scores prove the run works, they measure nothing
