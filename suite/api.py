@@ -6,6 +6,7 @@
     model = api.load(results["run_dir"])                           # a run folder, or a .ckpt file alone
     model.predict("1,2,3,...")                                     # what --predict prints, as data
     model.evaluate("other.csv")                                    # what --evaluate writes
+    model.predict_file("inputs.txt", "answers.jsonl")              # what --predict FILE --batch writes
 
 Settings are named as the command line's flags without dashes (``max_epochs``, ``batch_size``, a task
 option such as ``lookback``), or by their dotted keys (``"train.lr"``). Errors a user can fix raise
@@ -114,6 +115,71 @@ class Predictor:
             return self.task.predict(self._trained.model, raw_input)
         except NotImplementedError:
             raise UserError(f"task '{self.task.name}' does not answer predictions") from None
+
+    def predict_many(self, inputs: list[str], *, chunk_size: int | None = None) -> list[Any]:
+        """``[predict(x) for x in inputs]``, in batches (one forward pass per batch where the task has one).
+        A bad input raises UserError naming its index (``inputs[7]: ...``)."""
+        from .batch_predict import CHUNK, _message
+
+        inputs = list(inputs)
+        bad = next((i for i, x in enumerate(inputs) if not isinstance(x, str)), None)
+        if bad is not None:
+            raise UserError(f"inputs[{bad}]: expected a string, got {type(inputs[bad]).__name__}")
+        size = max(1, chunk_size or CHUNK)
+        answers: list[Any] = []
+        for start in range(0, len(inputs), size):
+            chunk = inputs[start:start + size]
+            try:
+                answers.extend(self._predict_chunk(chunk))
+            except UserError:
+                for i, raw in enumerate(chunk, start):  # which one: asked again one at a time
+                    try:
+                        answers.extend(self._predict_chunk([raw]))
+                    except UserError as exc:
+                        raise UserError(f"inputs[{i}]: {_message(exc)}") from None
+        return answers
+
+    def _predict_chunk(self, inputs: list[str]) -> list[Any]:
+        import torch
+
+        try:
+            with torch.inference_mode():
+                answers = list(self.task.predict_many(self._trained.model, inputs))
+        except NotImplementedError:
+            raise UserError(f"task '{self.task.name}' does not answer predictions") from None
+        if len(answers) != len(inputs):
+            raise RuntimeError(f"{self.task.name}.predict_many answered {len(answers)} of {len(inputs)} inputs")
+        return answers
+
+    def predict_file(self, path: str | os.PathLike, output: str | os.PathLike | None = None, *,
+                     input_column: str | None = None, id_column: str | None = None, on_error: str = "skip",
+                     progress: bool | None = None, data_root: str | None = None,
+                     chunk_size: int | None = None) -> dict[str, Any]:
+        """What ``--predict FILE --batch --output OUTPUT`` does: every input of ``path`` (one per line of a
+        .txt/.jsonl, or a .csv/.tsv/.parquet/.json table's rows) answered into ``output`` (.jsonl or .csv;
+        None: JSON lines on standard output). Bad lines are warned about on standard error and written as
+        error records (``on_error="skip"``), or raise UserError at the first (``"fail"``, the answers before
+        it written). ``progress``: a bar on standard error (None: when it is a terminal). Returns the counts
+        (``inputs``, ``answered``, ``errors``, ``seconds``, ...)."""
+        from .batch_predict import CHUNK, BatchJob
+
+        job = BatchJob.prepare(self.task, os.fspath(path), output, config=self.config.to_dict(),
+                               input_column=input_column, id_column=id_column, on_error=on_error,
+                               data_root=data_root)
+        return job.run(self._trained.model, progress=progress, chunk_size=chunk_size or CHUNK).to_dict()
+
+    def explain(self, raw_input: str, *, steps: int | None = None, horizon: str | int | None = None
+                ) -> dict[str, Any]:
+        """What ``--predict INPUT --explain --output FILE.json`` writes: Integrated Gradients attributions of
+        one prediction (``prediction`` holds predict's answer) and their ``completeness`` check. ``steps``:
+        integration steps (None: adaptive); ``horizon``: a forecast's step to explain (1-based) or "all"."""
+        from .insight.attribution import check_steps
+        from .insight.command import check_task
+
+        check_task(self.task)
+        check_steps(steps)
+        return self.task.explain(self._trained.model, raw_input, steps=steps,
+                                 horizon=None if horizon is None else str(horizon))
 
     def evaluate(self, data: str, data_root: str | None = None) -> dict[str, Any]:
         """What ``--evaluate DATA`` writes: metrics on ``data`` beside the task's baseline."""

@@ -59,11 +59,34 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
                      help="a trained run's folder, or a checkpoint file alone (it carries its settings), "
                           "for --predict or --evaluate")
     run.add_argument("--predict", metavar="INPUT", help="run the trained model on INPUT (text, values or a file)")
+    run.add_argument("--explain", action="store_true",
+                     help="with --predict: which inputs mattered, by Integrated Gradients (words, source tokens, "
+                          "time steps and variables), with the completeness check; needs the insight extra")
+    run.add_argument("--explain-steps", metavar="N", type=int,
+                     help="--explain: integration steps (default: from 50, doubled until completeness holds "
+                          "within 1%%, at most 1600)")
+    run.add_argument("--explain-horizon", metavar="K|all",
+                     help="--explain, forecast: the forecast step to explain (default 1, the next), or all")
     run.add_argument("--evaluate", metavar="DATA", help="evaluate the trained model on another dataset")
-    run.add_argument("--output", metavar="FILE", help="where --predict or --evaluate writes its result")
+    run.add_argument("--output", metavar="FILE", help="where --predict or --evaluate writes its result "
+                                                      "(with --export: the folder to write)")
+    run.add_argument("--batch", action="store_true",
+                     help="--predict FILE holds many inputs (.txt/.jsonl one per line; .csv/.tsv/.parquet/.json "
+                          "table rows): answer each, in batches, as JSON lines (--output OUT.jsonl, or standard "
+                          "output) or CSV (--output OUT.csv)")
+    run.add_argument("--input-column", metavar="NAME",
+                     help="--batch: the column (or JSON field) holding the inputs (default: input, the run's "
+                          "text column, text, ..., or the only column)")
+    run.add_argument("--id-column", metavar="NAME", help="--batch: a column (or JSON field) copied to each answer as id")
+    run.add_argument("--on-error", choices=("skip", "fail"),
+                     help="--batch: a bad input is reported and written as an error record (skip, the default) "
+                          "or stops the run with exit code 2, the answers before it kept (fail)")
     run.add_argument("--serve", action="store_true",
                      help="with --checkpoint RUN: answer predictions over HTTP (POST /predict, GET /health, /info, "
                           "/docs), micro-batching concurrent requests; needs the serve extra")
+    run.add_argument("--export", metavar="FORMAT",
+                     help="with --checkpoint RUN and --output DIR: write the network as onnx (the export extra) or "
+                          "torchscript, its preprocessing as JSON and a standalone DIR/predict.py (docs/EXPORT.md)")
     run.add_argument("--host", metavar="ADDR", help="--serve's address (default 127.0.0.1: this machine only)")
     run.add_argument("--port", metavar="N", type=int, help="--serve's port (default 8000; 0 picks a free one)")
     run.add_argument("--max-batch", metavar="N", type=int,
@@ -81,10 +104,13 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
 
 
 #: the experiment flags (argparse names): any of them makes the command a sweep of runs
-SWEEP_FLAGS = ("sweep", "seeds", "search", "space", "equal_params", "parallel", "sweep_dir", "storage", "study")
+SWEEP_FLAGS = ("sweep", "seeds", "search", "space", "pruner", "equal_params", "parallel", "sweep_dir", "storage",
+               "study")
 
 
 def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
+    from .sweeps.spec import PRUNERS
+
     group = parser.add_argument_group(
         "experiments", "many runs of one task, each an ordinary run folder under the sweep's folder; KEY is a "
                        "setting's flag without dashes (lr, batch-size, cell, a task option) or its dotted key")
@@ -94,9 +120,15 @@ def add_sweep_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--seeds", metavar="N", type=int, help="run every configuration N times: seeds "
                                                               "--seed, --seed+1, ... (default 1)")
     group.add_argument("--search", metavar="N", type=int,
-                       help="an Optuna search (TPE, pruning poor trials by the median): N trials by this process")
+                       help="an Optuna search (TPE, pruning poor trials: see --pruner): N trials by this process")
     group.add_argument("--space", metavar="KEY=LOW:HIGH[:log]|KEY=A,B", action="append",
                        help="what --search samples (repeatable); whole-number settings sample whole numbers")
+    group.add_argument("--pruner", choices=PRUNERS,
+                       help="how --search stops poor trials (default median): median is Optuna's MedianPruner, "
+                            "which stops a trial whose validation metric at an epoch is worse than the median of "
+                            "the earlier trials' at that epoch, once max(2, min(5, N // 4)) trials have completed "
+                            "(its startup trials) and from epoch max(1, max-epochs // 4) + 1 on (its warm-up "
+                            "epochs); none runs every trial to its end")
     group.add_argument("--equal-params", action="store_true",
                        help="with --sweep cell=...: size each cell's hidden units to the first cell's "
                             "parameter count (within 5%%)")
@@ -238,8 +270,8 @@ def _main(argv: list[str], stream: EventStream) -> int:
         cfg = build_run_config(task, file_data=saved, file_name=str(run.config_path), explicit=explicit,
                                data_root=data_root)
         return _train(task, cfg, stream, out, run=run, resume=True, listen=stream.to_stdout)
-    if args.predict or args.evaluate or args.serve:
-        raise UserError("--predict, --evaluate and --serve need --checkpoint RUN_DIR (a trained run)")
+    if args.predict or args.evaluate or args.serve or args.export:
+        raise UserError("--predict, --evaluate, --serve and --export need --checkpoint RUN_DIR (a trained run)")
     if any(_given(args, name) for name in SWEEP_FLAGS):
         return _sweep(task, args, explicit, config_file, argv, out, listen=stream.to_stdout)
     cfg = build_run_config(task, preset=args.preset, file_data=file_data, file_name=str(config_file),
@@ -255,11 +287,11 @@ def _main(argv: list[str], stream: EventStream) -> int:
 #: what each way of using a run cannot be combined with (argparse names; a combination is refused, not ignored)
 _CONFLICTS = {
     "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output",
-               "serve", *SWEEP_FLAGS),
+               "serve", "export", *SWEEP_FLAGS),
     "checkpoint": ("run_dir", "preset", "config", "print_config", *SWEEP_FLAGS),
 }
 #: a sweep's flags with the single-run flags they cannot go with (each trial has its own run folder)
-_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output", "serve")
+_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output", "serve", "export", "batch")
 #: the flags that belong to --serve alone
 SERVE_FLAGS = ("host", "port", "max_batch", "batch_wait_ms")
 
@@ -275,7 +307,7 @@ def _sweep(task: Task, args: argparse.Namespace, explicit: dict[str, Any], confi
                         f"--seeds N or --search N")
     spec = parse_spec(task, sweep=args.sweep, space=args.space, search=args.search, seeds=args.seeds,
                       equal_params=args.equal_params, parallel=args.parallel, sweep_dir=args.sweep_dir,
-                      storage=args.storage, study=args.study)
+                      storage=args.storage, study=args.study, pruner=args.pruner)
     result = run_sweep(task.name, explicit, spec, preset=args.preset, config=config_file,
                        data_root=args.data_root, out=out, command=["main.py", *argv], listen=listen)
     return 0 if result.best is not None or not result.trials or result.stopped else 1
@@ -300,8 +332,20 @@ def _refuse_conflicts(args: argparse.Namespace) -> None:
         if clashing:
             flags = ", ".join("--" + name.replace("_", "-") for name in clashing)
             raise UserError(f"--{mode} cannot be combined with {flags}")
-    if args.output and not (args.predict or args.evaluate):
+    if args.export is not None:
+        clashing = [name for name in ("predict", "evaluate", "serve") if _given(args, name)]
+        if clashing:
+            flags = ", ".join("--" + name for name in clashing)
+            raise UserError(f"--export cannot be combined with {flags} (it writes a predictor; run that one after)")
+        if not args.output:
+            raise UserError("--export needs --output DIR, the folder to write the export into")
+    elif args.output and not (args.predict or args.evaluate):
         raise UserError("--output needs --predict INPUT or --evaluate DATA")
+    from .batch_predict import check_flags
+    from .insight.command import check_flags as check_explain_flags
+
+    check_flags(args)
+    check_explain_flags(args)
     if args.serve:
         clashing = [name for name in ("predict", "evaluate", "output", "events") if _given(args, name)
                     and not (name == "events" and args.events == "file")]
@@ -356,15 +400,25 @@ def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run:
     return 0
 
 
+#: run settings that say how to compute, not what was learnt: a trained run takes them anew (a prediction on a
+#: busy machine is several times faster on one thread than on torch's default)
+INFERENCE_SETTINGS = ("train.threads",)
+
+
 def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit: dict[str, Any], args,
                  out: TextIO, data_root: str | None, checkpoint_data: dict[str, Any] | None = None) -> int:
-    if not (args.predict or args.evaluate or args.serve):
-        raise UserError("--checkpoint needs --predict INPUT, --evaluate DATA or --serve")
-    changed = sorted(k for k in explicit if not k.startswith("options."))
+    if not (args.predict or args.evaluate or args.serve or args.export is not None):
+        raise UserError("--checkpoint needs --predict INPUT, --evaluate DATA, --serve or --export FORMAT")
+    changed = sorted(k for k in explicit if not k.startswith("options.") and k not in INFERENCE_SETTINGS)
     if changed:
         raise UserError(f"a trained run's model settings cannot change (not {', '.join(changed)})")
     output_path = Path(args.output) if args.output else None
-    if output_path:
+    if args.export is not None:  # the format, the extra and the folder are checked before a model is loaded
+        from .export import check_format, check_target
+
+        check_format(args.export)
+        check_target(output_path)
+    elif output_path:
         _check_output(output_path)
     if args.serve:  # the extra and the flags are checked before a model is loaded
         from . import serve
@@ -376,6 +430,15 @@ def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit
                     "batch_wait_ms": serve.DEFAULT_BATCH_WAIT_MS if args.batch_wait_ms is None else args.batch_wait_ms}
         serve.check_settings(**settings)
         sock = serve.bind(settings["host"], settings["port"])  # a port in use is said before a model loads
+    if args.batch:  # the input file, its columns and the output are checked before a model is loaded
+        from .batch_predict import BatchJob
+
+        batch = BatchJob.prepare(task, args.predict, output_path, config=saved, input_column=args.input_column,
+                                 id_column=args.id_column, on_error=args.on_error, data_root=data_root)
+    if args.explain:  # the task's support and Captum are checked before a model is loaded
+        from .insight.command import check_task
+
+        check_task(task)
     _load_training_libraries()
     from .trained import evaluate, for_inference, load_checkpoint_file, load_trained
 
@@ -385,8 +448,27 @@ def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit
         trained = load_trained(task, cfg, source)
     else:
         trained = load_checkpoint_file(source, explicit, data_root, ckpt=checkpoint_data)
+    if "train.threads" in explicit and trained.cfg.train.threads:
+        import torch
+
+        torch.set_num_threads(trained.cfg.train.threads)
     if args.serve:
         return serve.serve(trained, out=out, sock=sock, **settings)
+    if args.export is not None:
+        from .export import export_run
+
+        files = export_run(trained, args.export, output_path)
+        print(f"exported {task.name} as {args.export} to {output_path}: {', '.join(files)}", file=out)
+        print(f"predict with: python {output_path / 'predict.py'} INPUT [--output FILE]", file=out)
+        return 0
+    if args.batch:
+        summary = batch.run(trained.model)
+        print(summary.line(), file=out if output_path else sys.stderr)  # without --output, stdout holds the answers
+        return 1 if summary.internal_errors else 0
+    if args.explain:
+        from .insight.command import explain_prediction
+
+        return explain_prediction(task, trained.model, args, output_path, out)
     if args.predict is not None:
         try:
             prediction = task.predict(trained.model, args.predict)
@@ -426,18 +508,40 @@ def _fmt(value: Any) -> str:
 
 def format_metrics_table(test: dict[str, float], val: dict[str, float] | None,
                          baseline: dict[str, Any] | None) -> str:
-    base_name = baseline["name"] if baseline else None
-    header = ["metric"] + (["val"] if val is not None else []) + ["test"]
-    if base_name:
-        header.append(f"baseline: {base_name} (test)")
-    rows = [header]
+    """The model's metrics beside the naive baseline's and the strong baseline's: a line of group names over
+    a val and a test column each (test alone where ``val`` is None, as in --evaluate)."""
+    splits = (["val"] if val is not None else []) + ["test"]
+    groups: list[tuple[str, dict[str, Any]]] = [("model", {"val": val or {}, "test": test})]
+    if baseline:
+        groups.append((f"naive baseline: {baseline['name']}", baseline))
+        strong = baseline.get("strong")
+        entry = (baseline.get("others") or {}).get(strong) if strong else None
+        if isinstance(entry, dict):
+            groups.append((f"strong baseline: {strong}", entry))
+    rows = [["metric"] + splits * len(groups)]
     for name in test:
-        row = [name] + ([_fmt(val.get(name))] if val is not None else []) + [_fmt(test[name])]
-        if base_name:
-            row.append(_fmt(baseline["test"].get(name)))
-        rows.append(row)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows)
+        rows.append([name] + [_fmt((scores.get(split) or {}).get(name)) for _, scores in groups for split in splits])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    n = len(splits)
+    for g, (label, _) in enumerate(groups):  # a group's name may be wider than its columns: widen the last
+        span = sum(widths[1 + g * n: 1 + (g + 1) * n]) + 2 * (n - 1)
+        widths[(g + 1) * n] += max(0, len(label) - span)
+    spans = [sum(widths[1 + g * n: 1 + (g + 1) * n]) + 2 * (n - 1) for g in range(len(groups))]
+    top = "  ".join([" " * widths[0]] + [label.ljust(w) for (label, _), w in zip(groups, spans)]).rstrip()
+    return "\n".join([top] + ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows])
+
+
+def strong_baseline_line(baseline: dict[str, Any] | None) -> str | None:
+    """What the strong baseline is and what it cost, or why it is missing; None where none was asked for."""
+    if not baseline:
+        return None
+    strong, note = baseline.get("strong"), baseline.get("strong_note")
+    entry = (baseline.get("others") or {}).get(strong) if strong else None
+    if isinstance(entry, dict):
+        seconds = entry.get("fit_seconds")
+        cost = f" ({_fmt(float(seconds))} s)" if isinstance(seconds, (int, float)) else ""
+        return f"strong baseline: {strong}: {entry.get('description') or 'fitted in this run'}{cost}"
+    return f"strong baseline: {note}" if note else None
 
 
 def format_summary(results: dict[str, Any], run_dir: Path | None = None) -> str:
@@ -447,10 +551,16 @@ def format_summary(results: dict[str, Any], run_dir: Path | None = None) -> str:
         f"{results['parameters']:,} parameters",
         format_metrics_table(results["metrics"]["test"], results["metrics"]["val"], results["baseline"]),
     ]
+    strong = strong_baseline_line(results.get("baseline"))
+    if strong:
+        lines.append(strong)
     lines.append(f"preset: {results.get('preset') or 'none (the plain defaults)'}")
     if results.get("test_split") != "test":
         lines.append(f"test split: {results['test_split']}")
     lines.append(f"best checkpoint: {Path(run_dir or '.') / results['best_checkpoint']}")
     if results.get("outputs"):
         lines.append("outputs: " + ", ".join(results["outputs"]))
+    from .insight.verdicts import summary_lines  # pure Python: no torch
+
+    lines.extend(summary_lines(results.get("diagnostics")))
     return "\n".join(lines)

@@ -100,6 +100,12 @@ class TrainConfig:
                                  "best for in-memory tensors on few cores)", min=0)
     threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
     log_every: int = option(10, "log the training loss every N steps", min=1)
+    diagnostics: bool = option(True, "training diagnostics: gradient norms and clipping every step; every "
+                                     "--diagnostics-every steps the gradient reaching each step of the sequence "
+                                     "(dL/dh_t), gate activity and update-to-weight ratios; verdicts at the end "
+                                     "(diagnostics.jsonl, results.json; docs/INSIGHT.md)")
+    diagnostics_every: int = option(200, "steps between diagnostic passes (one also runs after the last step)",
+                                    min=1)
     fast_dev_run: bool = option(False, "a smoke test: one training, validation and test batch (Lightning's "
                                        "fast_dev_run), no early stopping or --logger; the run folder and "
                                        "results.json are written as usual, with the one-batch scores")
@@ -109,6 +115,10 @@ class TrainConfig:
                              "pip install rnn-suite[tracking]; empty: none")
     mlflow_uri: str = option("", "MLflow tracking server URI for --logger mlflow (empty: a file store in "
                                  "<run>/logs/mlflow)")
+    strong_baseline: bool = option(True, "fit the task's strong classical baseline beside the naive one "
+                                         "(TF-IDF logistic regression and NBSVM, DLinear, a CRF; the baselines "
+                                         "extra), on the same splits and scored with the same metrics; not in "
+                                         "--fast-dev-run, nor in sweep trials unless --strong-baseline is given")
 
     def batch_size_for(self, training: bool) -> int:
         """Training batches are --batch-size; evaluation ones --eval-batch-size when it is set."""

@@ -27,15 +27,22 @@ OUTPUT_KINDS = ("series", "label", "tags", "text", "music")
 
 @dataclass
 class Baseline:
-    """A naive reference: its name and metrics per split, plus any further baselines."""
+    """A naive reference: its name and metrics per split, plus any further baselines (``others``: name ->
+    ``{"val", "test"}`` scores, and for a fitted one ``fit_seconds``, to fit and score it, and a
+    ``description``). ``strong`` names the one of ``others`` shown beside the model and the naive reference
+    (a classical model fitted in the run, ``suite.baselines``); ``strong_note`` says in one line why a
+    strong baseline is missing."""
 
     name: str
     val: dict[str, float]
     test: dict[str, float]
-    others: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    others: dict[str, dict[str, Any]] = field(default_factory=dict)
+    strong: str | None = None
+    strong_note: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "val": self.val, "test": self.test, "others": self.others}
+        return {"name": self.name, "val": self.val, "test": self.test, "others": self.others,
+                "strong": self.strong, "strong_note": self.strong_note}
 
 
 class Task:
@@ -96,6 +103,20 @@ class Task:
         with refusing_files():
             return [self.predict(model, raw) for raw in inputs]
 
+    def explain(self, model: TaskModule, raw_input: str, *, steps: int | None = None,
+                horizon: str | None = None) -> dict[str, Any]:
+        """Which inputs mattered to ``predict(model, raw_input)``: Integrated Gradients over them
+        (``suite.insight.attribution``), JSON-serialisable, with ``prediction`` (predict's answer),
+        ``attributions``, ``target`` (the function explained), ``baseline``, ``steps`` and ``completeness``.
+        ``steps``: integration steps (None: adaptive until completeness holds); ``horizon``: the
+        forecast steps to explain, for tasks that have a horizon."""
+        from .errors import UserError
+
+        raise UserError(f"task '{self.name}' does not support --explain")
+
+    def render_explanation(self, explanation: dict[str, Any]) -> str:
+        return json.dumps(explanation, indent=2)
+
     def example_input(self, cfg: RunConfig) -> str | None:
         """A raw input that ``predict`` accepts for this run (the GUI's starting point), if any."""
         return None
@@ -110,6 +131,15 @@ class Task:
     def write_outputs(self, run_dir: Path, model: TaskModule, datamodule: TaskDataModule) -> list[str]:
         """Write the task's predictions (and plots) into the run; return the file names."""
         return []
+
+    def export(self, model: TaskModule, out_dir: Path, fmt: str) -> list[str]:
+        """Write the network(s) in ``fmt`` ('onnx' or 'torchscript'), the preprocessing state as JSON and
+        ``predict.py`` into ``out_dir``; return the file names written. The helpers are in ``suite.export``
+        (``graphs.to_onnx``/``to_torchscript``, ``files.write_json``/``install_predictor``); the engine
+        checks the format and the folder first and writes ``manifest.json`` after (docs/EXPORT.md)."""
+        from .errors import UserError
+
+        raise UserError(f"task '{self.name}' does not support --export")
 
     def report(self, model: TaskModule, datamodule: TaskDataModule) -> dict[str, Any] | None:
         """Structured results beyond the scalar metrics (a confusion matrix, a per-tag report), taken

@@ -11,7 +11,8 @@ import pytest
 from helpers import REPO
 
 # import name -> distribution name, where they differ
-DISTRIBUTIONS = {"yaml": "pyyaml", "PySide6": "pyside6-essentials", "mlflow": "mlflow-skinny", "sklearn": "scikit-learn"}
+DISTRIBUTIONS = {"yaml": "pyyaml", "PySide6": "pyside6-essentials", "mlflow": "mlflow-skinny", "sklearn": "scikit-learn",
+                 "sklearn_crfsuite": "sklearn-crfsuite"}
 
 
 def pyproject() -> dict:
@@ -55,7 +56,14 @@ def test_project_declares_what_the_readme_promises():
     assert "optuna" in " ".join(extras["sweeps"]) and "optuna" not in deps
     assert {"fastapi", "uvicorn"} <= {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in extras["serve"]}
     assert "fastapi" not in deps and "uvicorn" not in deps  # the core stays headless and server-free
-    assert extras["all"] == ["rnn-suite[gui,music,tracking,sweeps,serve]"]
+    for extra, names in {"export": ("onnx", "onnxruntime"), "baselines": ("scikit-learn", "sklearn-crfsuite"),
+                         "insight": ("captum",)}.items():
+        declared = {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in extras[extra]}
+        assert set(names) <= declared and not any(name in deps for name in names), (extra, names)
+    # every extra but the test tools is in [all], and README's install table names each of them
+    assert extras["all"] == [f"rnn-suite[{','.join(e for e in extras if e not in ('all', 'dev'))}]"]
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert all(f'pip install ".[{extra}]"' in readme for extra in extras if extra != "dev"), "README install table"
     assert "rnn-suite[all]" in extras["dev"]  # the quick start's .[dev] installs everything
     torch_spec = next(d for d in project["dependencies"] if d.startswith("torch>"))
     assert "==" not in torch_spec  # a range that GPU users can satisfy
@@ -69,7 +77,8 @@ def test_project_declares_what_the_readme_promises():
 def imported_modules(folders: list[str], skip: tuple[str, ...] = ()) -> set[str]:
     names = set()
     for folder in folders:
-        for path in (REPO / folder).rglob("*.py"):
+        root = REPO / folder
+        for path in [root] if root.is_file() else root.rglob("*.py"):
             if any(path.is_relative_to(REPO / other) for other in skip):
                 continue
             for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -77,7 +86,8 @@ def imported_modules(folders: list[str], skip: tuple[str, ...] = ()) -> set[str]
                     names.update(alias.name.split(".")[0] for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names.add(node.module.split(".")[0])
-    local = {p.stem for p in REPO.rglob("*.py")} | {p.name for p in REPO.iterdir() if p.is_dir()}
+    # (_runtime: suite/export/runtime.py as an export folder holds it, beside the predict.py that imports it)
+    local = {p.stem for p in REPO.rglob("*.py")} | {p.name for p in REPO.iterdir() if p.is_dir()} | {"_runtime"}
     return {n for n in names if n not in sys.stdlib_module_names and n not in local and n != "__future__"}
 
 
@@ -104,9 +114,15 @@ def test_every_third_party_import_is_declared():
     parts = {"core": (headless, set()), "gui": (["gui"], names(extras["gui"])),
              "music": (["tasks/music"], names(extras["music"])),
              "sweeps": (["suite/sweeps"], names(extras["sweeps"])),
-             "serve": (["suite/serving"], names(extras["serve"]))}
+             "serve": (["suite/serving"], names(extras["serve"])),
+             "export": (["suite/export"], names(extras["export"])),
+             "insight": (["suite/insight"], names(extras["insight"])),
+             "baselines": ([str(p.relative_to(REPO)) for p in sorted(REPO.glob("tasks/*/baselines.py"))],
+                           names(extras["baselines"]))}
     for part, (folders, extra) in parts.items():
-        for module in imported_modules(folders, skip=("suite/sweeps", "suite/serving") if part == "core" else ()):
+        skip = [f for name, (fs, _) in parts.items() if name not in ("core", "gui", "music") for f in fs] \
+            if part == "core" else ()
+        for module in imported_modules(folders, skip=skip):
             assert DISTRIBUTIONS.get(module, module).lower() in runtime | extra, f"{part} imports {module}"
     for module in imported_modules(["tests", "bench"]):
         assert DISTRIBUTIONS.get(module, module).lower() in dev, f"the tests or benchmarks import {module}"

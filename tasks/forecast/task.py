@@ -88,7 +88,12 @@ class ForecastTask(Task):
         if season > 1:
             naive = seasonal_naive(season)
             others[f"seasonal_naive_{season}"] = {split: score(naive, ds, state) for split, ds in splits.items()}
-        return Baseline("repeat_last", last["val"], last["test"], others)
+        from suite.baselines import add_strong
+
+        from .baselines import fit_for
+
+        return add_strong(Baseline("repeat_last", last["val"], last["test"], others), datamodule, "DLinear",
+                          lambda: fit_for(datamodule), self.monitor, self.monitor_mode)
 
     # --- interactive prediction --------------------------------------------------------------------
     def example_input(self, cfg: RunConfig) -> str:
@@ -215,6 +220,19 @@ class ForecastTask(Task):
         times = frame[time_col].astype(str).tolist() if time_col in frame.columns else None
         return numeric_values(frame, columns, source, "reject"), times
 
+    def explain(self, model: ForecastModule, raw_input: str, *, steps: int | None = None,
+                horizon: str | None = None) -> dict[str, Any]:
+        """Each input time step and variable's Integrated Gradients attribution to the forecast (its first
+        step by default; ``horizon`` K: step K; ``"all"``: every step of the horizon)."""
+        from .explain import explain
+
+        return explain(self, model, raw_input, steps=steps, horizon=horizon)
+
+    def render_explanation(self, explanation: dict[str, Any]) -> str:
+        from .explain import render
+
+        return render(explanation)
+
     def render_prediction(self, output: dict[str, Any]) -> str:
         buffer = io.StringIO()
         self._write_csv(output, buffer)
@@ -242,6 +260,11 @@ class ForecastTask(Task):
         for i in range(output["steps"]):
             writer.writerow([i + 1] + ([times[i]] if times else [])
                             + [f"{output['forecast'][c][i]:.6g}" for c in output["targets"]])
+
+    def export(self, model: ForecastModule, out_dir: Path, fmt: str) -> list[str]:
+        from .export import export
+
+        return export(self, model, out_dir, fmt)
 
     # --- run outputs ------------------------------------------------------------------------------
     def write_outputs(self, run_dir: Path, model: ForecastModule, datamodule: ForecastDataModule) -> list[str]:

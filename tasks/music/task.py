@@ -161,6 +161,12 @@ class MusicTask(Task):
     def render_prediction(self, output: dict[str, Any]) -> str:
         return json.dumps(output)
 
+    def export(self, model: MusicModule, out_dir: Path, fmt: str) -> list[str]:
+        """The generation step (state explicit), the NADE sampler, the settings and predict.py (export.py)."""
+        from .export import export
+
+        return export(self, model, out_dir, fmt)
+
 
 def _json_request(raw: str) -> dict[str, Any] | None:
     text = raw.strip()

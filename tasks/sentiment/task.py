@@ -57,10 +57,16 @@ class SentimentTask(Task):
         state = datamodule.state
         if not state.class_counts:  # a state saved before the training counts were kept: no majority known
             return None
+        from suite.baselines import add_strong
+
+        from .baselines import fit_for
+
         classes = len(state.classes)
-        return Baseline(f"majority class ({state.classes[state.majority]})",
-                        constant_scores(datamodule.val_set, state.majority, classes),
-                        constant_scores(datamodule.test_set, state.majority, classes))
+        naive = Baseline(f"majority class ({state.classes[state.majority]})",
+                         constant_scores(datamodule.val_set, state.majority, classes),
+                         constant_scores(datamodule.test_set, state.majority, classes))
+        return add_strong(naive, datamodule, "TF-IDF logistic regression and NBSVM", lambda: fit_for(datamodule),
+                          self.monitor, self.monitor_mode)
 
     def report(self, model: SentimentModule, datamodule: SentimentDataModule) -> dict[str, Any]:
         classes = datamodule.state.classes
@@ -121,6 +127,23 @@ class SentimentTask(Task):
             answers[i] = answer
         return answers
 
+    def export(self, model: SentimentModule, out_dir: Path, fmt: str) -> list[str]:
+        from .export import export
+
+        return export(self, model, out_dir, fmt)
+
+    def explain(self, model: SentimentModule, raw_input: str, *, steps: int | None = None,
+                horizon: str | None = None) -> dict[str, Any]:
+        """Each word's Integrated Gradients attribution to the predicted class's probability."""
+        from .explain import explain
+
+        return explain(self, model, raw_input, steps=steps, horizon=horizon)
+
+    def render_explanation(self, explanation: dict[str, Any]) -> str:
+        from .explain import render
+
+        return self.render_prediction(explanation["prediction"]) + "\n" + render(explanation)
+
     def render_prediction(self, output: dict[str, Any]) -> str:
         if "predictions" in output:
             lines = []
@@ -153,15 +176,11 @@ class SentimentTask(Task):
 def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> dict[str, float]:
     """The metrics of always answering ``label``, computed by the same metric classes as the model's."""
     import torch
-    from torchmetrics.classification import BinaryAUROC, MulticlassAccuracy, MulticlassF1Score
+
+    from .baselines import label_scores
 
     y = dataset.labels
-    preds = torch.full_like(y, label)
-    scores = {"acc": float(MulticlassAccuracy(num_classes, average="micro")(preds, y)),
-              "f1": float(MulticlassF1Score(num_classes, average="macro")(preds, y))}
-    if num_classes == 2 and len(set(y.tolist())) == 2:
-        scores["auroc"] = float(BinaryAUROC()(torch.full(y.shape, float(label)), y))
-    return scores
+    return label_scores(y, torch.full_like(y, label), torch.full(y.shape, float(label)), num_classes)
 
 
 def classify(model: SentimentModule, texts: list[str], where: list[str]) -> list[dict[str, Any]]:

@@ -63,9 +63,15 @@ class TaggingTask(Task):
         return TaggingModule(cfg, datamodule.state, datamodule.pretrained, datamodule.word_counts)
 
     def baseline(self, datamodule: TaggingDataModule) -> Baseline:
+        from suite.baselines import add_strong
+
+        from .baselines import fit_for
+
         state = datamodule.state
-        return Baseline("most_frequent_tag", score_baseline(state, datamodule.val_set),
-                        score_baseline(state, datamodule.test_set))
+        naive = Baseline("most_frequent_tag", score_baseline(state, datamodule.val_set),
+                         score_baseline(state, datamodule.test_set))
+        return add_strong(naive, datamodule, "a linear-chain CRF, sklearn-crfsuite", lambda: fit_for(datamodule),
+                          self.monitor, self.monitor_mode)
 
     def write_outputs(self, run_dir: Path, model: TaggingModule, datamodule: TaggingDataModule) -> list[str]:
         from .outputs import write_predictions
@@ -109,6 +115,23 @@ class TaggingTask(Task):
         for i, answer in zip(slots, tag_sentences(model, texts) if texts else []):
             answers[i] = answer
         return answers
+
+    def export(self, model: TaggingModule, out_dir: Path, fmt: str) -> list[str]:
+        from .export import export
+
+        return export(self, model, out_dir, fmt)
+
+    def explain(self, model: TaggingModule, raw_input: str, *, steps: int | None = None,
+                horizon: str | None = None) -> dict[str, Any]:
+        """Each word's Integrated Gradients attribution to each predicted tag's score: words x words."""
+        from .explain import explain
+
+        return explain(self, model, raw_input, steps=steps, horizon=horizon)
+
+    def render_explanation(self, explanation: dict[str, Any]) -> str:
+        from .explain import render
+
+        return render(explanation)
 
     def render_prediction(self, output: dict[str, Any]) -> str:
         sentences = output.get("sentences", [output])

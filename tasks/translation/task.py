@@ -109,6 +109,18 @@ class TranslationTask(Task):
     def render_prediction(self, output: dict[str, Any]) -> str:
         return output["translation"]
 
+    def explain(self, model: Seq2Seq, raw_input: str, *, steps: int | None = None,
+                horizon: str | None = None) -> dict[str, Any]:
+        """Each source token's Integrated Gradients attribution to each output token's log-probability."""
+        from .explain import explain
+
+        return explain(self, model, raw_input, steps=steps, horizon=horizon)
+
+    def render_explanation(self, explanation: dict[str, Any]) -> str:
+        from .explain import render
+
+        return self.render_prediction(explanation["prediction"]) + "\n" + render(explanation)
+
     # --- run outputs ---------------------------------------------------------------------------------
     def write_outputs(self, run_dir: Path, model: Seq2Seq, datamodule: TranslationDataModule) -> list[str]:
         """translations.tsv: each test source, its reference, and the greedy and beam translations."""
@@ -125,6 +137,12 @@ class TranslationTask(Task):
                 writer.writerow([data.source_text[i], data.target_text[i]]
                                 + [seg.decode(outputs[n].get(i, [])) for n in names])
         return [path.name]
+
+    def export(self, model: Seq2Seq, out_dir: Path, fmt: str) -> list[str]:
+        """The encoder and a decoder step (state explicit), the tokenizers' JSON and predict.py (export.py)."""
+        from .export import export
+
+        return export(self, model, out_dir, fmt)
 
 
 __all__ = ["TranslationTask", "MULTI30K"]
