@@ -23,7 +23,7 @@ from typing import Any, Iterator
 
 from .data.paths import require_file, why_unreadable
 from .data.sources import TEXT_NAMES
-from .data.tables import kind_of
+from .data.tables import kind_of, table_format
 from .errors import DataError, UserError
 
 #: file-name ending -> how its records are read
@@ -56,11 +56,7 @@ class Item:
 
 
 def batch_format(path: Path) -> str | None:
-    name = path.name.lower()
-    for ending in sorted(FORMATS, key=len, reverse=True):
-        if name.endswith(ending):
-            return FORMATS[ending]
-    return None
+    return table_format(path, FORMATS)
 
 
 class BatchSource:

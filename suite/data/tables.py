@@ -28,11 +28,12 @@ _LABELS = {"csv": "CSV", "tsv": "TSV", "json": "JSON", "parquet": "Parquet"}
 _SPACE = re.compile(r"\s*")
 
 
-def table_format(path: Path) -> str | None:
+def table_format(path: Path, formats: dict[str, str] = FORMATS) -> str | None:
+    """The format ``formats`` gives the longest file-name ending of ``path`` (``.csv.gz`` before ``.gz``)."""
     name = path.name.lower()
-    for ending in sorted(FORMATS, key=len, reverse=True):
+    for ending in sorted(formats, key=len, reverse=True):
         if name.endswith(ending):
-            return FORMATS[ending]
+            return formats[ending]
     return None
 
 

@@ -126,20 +126,17 @@ def input_replaced(module: torch.nn.Module, value: torch.Tensor) -> Iterator[Non
 
 def module_output(module: torch.nn.Module, run: Callable[[], Any]) -> torch.Tensor:
     """What ``module`` produces while ``run()`` runs the model once (the input x at the attributed layer)."""
-    seen: list[torch.Tensor] = []
-    handle = module.register_forward_hook(lambda _m, _a, out: seen.append(out.detach()))
-    try:
-        with torch.no_grad():
-            run()
-    finally:
-        handle.remove()
-    return seen[0]
+    return _seen_once(module.register_forward_hook, lambda _m, _a, out: out, run)
 
 
 def module_input(module: torch.nn.Module, run: Callable[[], Any]) -> torch.Tensor:
     """What ``module`` receives first while ``run()`` runs the model once."""
+    return _seen_once(module.register_forward_pre_hook, lambda _m, args: args[0], run)
+
+
+def _seen_once(register: Callable, pick: Callable, run: Callable[[], Any]) -> torch.Tensor:
     seen: list[torch.Tensor] = []
-    handle = module.register_forward_pre_hook(lambda _m, args: seen.append(args[0].detach()))
+    handle = register(lambda *hook_args: seen.append(pick(*hook_args).detach()))
     try:
         with torch.no_grad():
             run()
