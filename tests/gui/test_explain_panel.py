@@ -131,6 +131,7 @@ def test_translation_panel_shades_the_source_and_draws_the_attributions_beside_t
     explanation = {"source_tokens": source, "target_tokens": target, "attributions": matrix,
                    "target": "each output token's log-probability", "steps": 50, "completeness": CHECK}
     panel, _ = make(TranslationPanel, prediction, explanation)
+    panel.pieces.setChecked(True)  # the tokenizer's pieces, as the explanation has them (words: test_translation_panel.py)
     panel.attributions.setChecked(True)
     panel.ask("ein hund.")
     assert panel.attr_heat.isVisibleTo(panel) and panel.heat.isVisibleTo(panel)
