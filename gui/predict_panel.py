@@ -56,6 +56,7 @@ class PredictPanel(QWidget):
         self.job: Job | None = None
         self._pending = None
         self._closed = False
+        self.memories: dict[str, dict] = {}  # per run: what its panel keeps (Panel.memory)
         self.title = QLabel("Choose a finished run in the Runs tab and press “Try it”.", self)
         self.status = QLabel(self)
         self.status.setWordWrap(True)
@@ -99,6 +100,7 @@ class PredictPanel(QWidget):
         self._layout.insertWidget(2, self.body, 1)
         self.body.enable_attributions(model.unexplainable)
         self.body.set_options = self.set_options
+        self.body.memory = self.memories.setdefault(self.run_dir or "", {})
         self.body.start(model.task.example_input(model.cfg) or "")
 
     def set_options(self, options: dict, then) -> None:

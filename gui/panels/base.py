@@ -27,6 +27,9 @@ class Panel(QWidget):
         super().__init__(parent)
         self._ask = ask
         self.output: Any = None
+        #: choices to keep while the Try it tab is open (a forecast's target): the tab hands each panel the
+        #: dict of its run, so they come back when the run is chosen again
+        self.memory: dict = {}
         self.fallback = QPlainTextEdit(self)
         self.fallback.setReadOnly(True)
         self.fallback.hide()

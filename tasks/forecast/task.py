@@ -154,6 +154,7 @@ class ForecastTask(Task):
             "forecast": {col: forecast[:, j].tolist() for j, col in enumerate(targets)},
             "history": {col: history[-opts.lookback:, j].tolist() for j, col in enumerate(targets)},
             "actual": {col: future[:steps, j].tolist() for j, col in enumerate(targets)},
+            "history_time": times[-opts.lookback:] if times else None,  # the stamps of the rows read
         }
 
     def _predict_synthetic(self, model: ForecastModule, raw_input: str) -> dict[str, Any]:
