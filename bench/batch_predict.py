@@ -2,7 +2,7 @@
 
 The same model, loaded once, answers the same ``--n`` reviews (10,000; a seeded sample of IMDB's test
 split) twice in this process: once as a batch job, ``Predictor.predict_file`` (what ``--predict FILE
---batch --output OUT.jsonl`` does: the reviews read from a CSV file, answered 256 at a time through the
+--batch --output OUT.jsonl`` does: the reviews read from a CSV file, answered 64 at a time through the
 task's batched pass, JSON lines written), and once as N single ``Predictor.predict`` calls. Printed: both
 rates (reviews per second), their ratio (target >= 10x), and how many labels agree (target: all).
 

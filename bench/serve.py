@@ -4,8 +4,11 @@ Two servers of the same run, one after the other, started as a user would (``mai
 --serve``): the default micro-batching (``--max-batch 32 --batch-wait-ms 5``) and ``--max-batch 1``
 (every request its own forward pass). Each gets the same load: ``--clients`` concurrent clients (16)
 sending ``--requests`` single-text requests in all (2,000), each client a keep-alive connection. Printed
-per server: errors (target 0), p50 and p99 latency, requests per second; then the throughput ratio
-(target >= 3x). Before timing, each server answers ``--warmup`` requests that are not counted.
+per server: errors (target 0), p50 and p99 latency, requests per second, the mean micro-batch, and the CPU
+time per request of the server process and of this load generator (which shares the machine's cores with
+the server: on a small machine its HTTP client costs about as much as the server's side); then the
+throughput ratio (target >= 3x). Before timing, each server answers ``--warmup`` requests that are not
+counted. ``--threads N`` starts both servers with ``--threads N`` (torch's intra-op threads).
 
 Without ``--run``, a small sentiment run is trained first (rt_polarity under --data-root /
 $RNN_SUITE_DATA, ``--limit`` texts, one epoch), in a temporary folder. Loopback only; every request and
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import signal
 import socket
 import subprocess
@@ -103,6 +107,15 @@ def load(url: str, bodies: list[str], clients: int, timeout: float) -> dict:
             "rps": len(latencies) / wall, "wall_s": wall}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc; 0 where it is not readable)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(run: Path, extra: list[str], args, bodies: list[str]) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -122,7 +135,13 @@ def measure(run: Path, extra: list[str], args, bodies: list[str]) -> dict:
                 raise UserError("the server did not answer /health within 180 s")
             time.sleep(0.2)
         load(url, texts(args.warmup, seed=1), args.clients, args.timeout)
+        server_cpu, client_cpu = cpu_seconds(proc.pid), resource.getrusage(resource.RUSAGE_SELF)
         result = load(url, bodies, args.clients, args.timeout)
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        # where the CPU goes, per request: the server (HTTP, JSON and the model) and this load generator
+        result["server_cpu_ms"] = (cpu_seconds(proc.pid) - server_cpu) / len(bodies) * 1000
+        result["client_cpu_ms"] = (after.ru_utime + after.ru_stime - client_cpu.ru_utime - client_cpu.ru_stime) \
+            / len(bodies) * 1000
         health = httpx.get(url + "/health", timeout=5).json()
         result["mean_batch"] = (health["requests"] / health["batches"]) if health["batches"] else 0.0
         return result
@@ -145,18 +164,21 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients")
     parser.add_argument("--warmup", type=int, default=100, help="requests per server before timing")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds a request may take")
+    parser.add_argument("--threads", type=int, default=0, help="the servers' torch CPU threads (0: torch's default)")
     args = parser.parse_args()
     if args.requests < 1 or args.clients < 1 or args.requests > 100_000 or args.clients > 256:
         raise UserError("--requests 1..100000 and --clients 1..256")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(args.run) if args.run else train_run(Path(tmp), args.data_root, args.limit)
         bodies = texts(args.requests)
-        results = {"batched (--max-batch 32, 5 ms)": measure(run, [], args, bodies),
-                   "single (--max-batch 1)": measure(run, ["--max-batch", "1"], args, bodies)}
+        threads = ["--threads", str(args.threads)] if args.threads else []
+        results = {"batched (--max-batch 32, 5 ms)": measure(run, threads, args, bodies),
+                   "single (--max-batch 1)": measure(run, [*threads, "--max-batch", "1"], args, bodies)}
     print(f"{args.clients} clients, {args.requests} requests per server, loopback, {os.cpu_count()} CPUs")
     for name, r in results.items():
         print(f"{name:<32} errors {r['errors']}  p50 {r['p50_ms']:7.1f} ms  p99 {r['p99_ms']:7.1f} ms  "
-              f"{r['rps']:7.1f} req/s  mean batch {r['mean_batch']:.1f}")
+              f"{r['rps']:7.1f} req/s  mean batch {r['mean_batch']:.1f}  CPU per request: server "
+              f"{r['server_cpu_ms']:.2f} ms, load generator {r['client_cpu_ms']:.2f} ms")
     batched, single = results.values()
     ratio = batched["rps"] / single["rps"]
     print(f"throughput ratio {ratio:.2f}x (target >= 3x)")

@@ -26,7 +26,7 @@ FORMATS = {".jsonl": "jsonl", ".csv": "csv"}
 RECORD_COLUMNS = ("line", "id", "input", "error")
 #: per output kind, the answer's fields CSV leaves out (JSON lines keep them)
 CSV_OMITS = {"label": ("text",), "tags": ("text",), "text": ("attention", "source_tokens", "target_tokens"),
-             "series": ("history",)}
+             "series": ("history", "history_time")}
 
 
 def output_format(path: Path) -> str | None:

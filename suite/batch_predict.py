@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .task import Task
 
 #: inputs read, answered and written at once. Not a model batch size: sentiment and tagging split a chunk
-#: into their own batches (256 and 64 texts). A chunk is sorted by length first, so the more it holds, the
+#: into their own batches (64 texts each). A chunk is sorted by length first, so the more it holds, the
 #: less padding those batches compute; a failed chunk is halved until the bad inputs are found.
 CHUNK = 1024
 ON_ERROR = ("skip", "fail")

@@ -131,7 +131,7 @@ def serve(trained, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_ba
     sock = sock or bind(host, port)
     try:
         from .serving import server
-        from .serving.app import MAX_BODY_BYTES, MAX_INPUTS, create_app
+        from .serving.app import MAX_BODY_BYTES, MAX_INPUTS, create_server_app
         from .serving.batcher import Batcher
 
         bound = sock.getsockname()[1]
@@ -142,7 +142,7 @@ def serve(trained, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_ba
         settings = {"host": host, "port": bound, "max_batch": max_batch, "batch_wait_ms": batch_wait_ms,
                     "max_body_bytes": MAX_BODY_BYTES, "max_inputs": MAX_INPUTS}
         batcher = Batcher(trained.task, trained.model, max_batch, batch_wait_ms)
-        app = create_app(batcher, run_info(trained, settings))
+        app = create_server_app(batcher, run_info(trained, settings))
         shown = f"[{host}]" if ":" in host else host
         source = trained.run.path if trained.run is not None else trained.checkpoint
 

@@ -349,6 +349,31 @@ def test_python_predict_many_equals_predict_and_names_a_bad_input(models):
         model.predict_many(SENTENCES[:2] + ["   "] + SENTENCES[2:], chunk_size=8)
 
 
+def test_sentiment_batches_of_mixed_lengths_answer_in_input_order_as_predict_does(models, monkeypatch):
+    """More texts than two forward passes take, from one word to past --max-length, shuffled: each answer is
+    predict's for its own text, in the input order, and each text is tokenised once."""
+    import random
+
+    from tasks.sentiment import task as sentiment
+
+    model = models["sentiment"]
+    rng = random.Random(0)
+    words = " ".join(GOOD + BAD).split() + ["zyxwv"]  # a word the vocabulary lacks
+    texts = [" ".join(rng.choice(words) for _ in range(rng.choice([1, 3, 12, 40, 450])))
+             for _ in range(2 * sentiment.PREDICT_BATCH + 5)]
+    alone = [model.predict(text) for text in texts]
+    preprocessor = type(model.model.preprocessor)
+    tokenised, tokens = [], preprocessor.tokens
+    monkeypatch.setattr(preprocessor, "tokens", lambda self, text: tokenised.append(text) or tokens(self, text))
+    together = model.predict_many(texts)
+    assert same(together, alone) and [a["text"] for a in together] == texts
+    assert sorted(tokenised) == sorted(texts)
+    tokenised.clear()  # the server's way: every input a text, none looked up as a file
+    assert same(model.task.predict_many(model.model, texts, files=False), alone)
+    assert sorted(tokenised) == sorted(texts)
+    assert any(a["warning"] for a in alone) and any(a["unknown_words"] for a in alone)
+
+
 def test_a_log_gets_a_progress_line_and_stdout_stays_clean(models, tmp_path, monkeypatch, capsys):
     import suite.batch_predict as batch
 

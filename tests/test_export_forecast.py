@@ -6,12 +6,15 @@ and a synthetic sequence problem; and the TorchScript export the same."""
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 
 from export_helpers import (assert_close_csv, assert_close_json_text, assert_close_outputs, export_in_process,
                             predict_exported, predict_in_process, run_without_torch)
 
+REPO = Path(__file__).resolve().parents[1]
 TOLERANCE = 1e-4
 WINDOW = " ".join(f"{(i % 37) / 40:.3f}" for i in range(60))
 
@@ -124,6 +127,7 @@ def test_time_stamps_follow_pandas_without_it():
     """The predictor's numpy calendar gives pandas' date_range stamps for the frequencies it knows."""
     import itertools
 
+    sys.path.insert(0, str(REPO / "suite" / "export"))  # _runtime, which the template imports from beside it
     from tasks.forecast import exported_predict
     from tasks.forecast.data import future_times
     from tasks.forecast.export import time_rule

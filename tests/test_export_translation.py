@@ -188,7 +188,7 @@ def test_bad_input_is_one_line_and_exit_code_2(exported, tmp_path):
     assert beam.returncode == 2 and beam.stderr.startswith("error: argument --beam-size: must be from 1 to 100")
     folder = run_without_torch([out / "predict.py", "Hello.", "--output", str(tmp_path)])
     assert folder.returncode == 2 and folder.stderr.strip() == \
-        f"error: {tmp_path}: --output must be a file in an existing folder"
+        f"error: {tmp_path}: --output is a folder; give a file name"
 
 
 def test_without_the_tokenizers_package_the_predictor_says_what_to_install(exported):

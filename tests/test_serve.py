@@ -302,3 +302,47 @@ def test_the_text_only_guard_refuses_reads_on_its_thread_only(tmp_path):
             handle.write("y")
         import json as _json  # noqa: F401 - Python's own modules still import
     assert path.read_text() == "x"
+
+
+def test_predict_in_front_of_fastapi_answers_as_the_documented_route():
+    """The server's ASGI layer for POST /predict gives what FastAPI's /predict route gives, request for request
+    (answers, every kind of bad request, a failed input), and hands every other request to FastAPI."""
+    import asyncio
+    from concurrent.futures import Future
+
+    from suite.serving.app import create_app, create_server_app
+    from suite.serving.batcher import RequestFailed
+
+    class Lengths:
+        """A batcher answering each input with its length; an input "bad" fails its request."""
+
+        requests = batches = largest = 0
+
+        def submit(self, inputs, single=False):
+            answer = Future()
+            if "bad" in inputs:
+                answer.set_exception(RequestFailed(422, f"{'' if single else 'inputs[0]: '}the text is bad"))
+            else:
+                answer.set_result([len(x) for x in inputs])
+            return answer
+
+    json_type = {"content-type": "application/json"}
+    asks = [dict(json={"input": "four"}), dict(json={"inputs": ["a", "bb"]}), dict(json={"input": "bad"}),
+            dict(content=b'{"input": "unterminated', headers=json_type), dict(content=b"", headers=json_type),
+            dict(content=b'{"input": "x"}', headers={"content-type": "text/plain"}),
+            dict(content=b'{"input": "' + b"x" * 64 + b'"}', headers=json_type), dict(json={"input": 3}),
+            dict(content=b'{"input": "x"}', headers={**json_type, "content-length": "ten"})]
+
+    async def answers(app) -> list:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            got = [await client.post("/predict", **ask) for ask in asks]
+            health = await client.get("/health")
+        return [(r.status_code, r.headers["content-type"], r.json()) for r in got] + [health.json()["status"]]
+
+    info = {"task": "lengths", "version": "1"}
+    front = asyncio.run(answers(create_server_app(Lengths(), info, max_body=48)))
+    documented = asyncio.run(answers(create_app(Lengths(), info, max_body=48)))
+    assert front == documented
+    assert [status for status, _, _ in front[:-1]] == [200, 200, 422, 400, 400, 415, 413, 422, 400]
+    assert front[0][2] == 4 and front[1][2] == [1, 2] and front[-1] == "ok"
+    assert front[2][2] == {"error": "the text is bad"}

@@ -9,8 +9,8 @@ from typing import Any
 
 from ..atomic import dumps_strict
 
-#: the runtime helper every predictor imports (``from _runtime import load_session``)
-RUNTIME = Path(__file__).with_name("runtime.py")
+#: the shared runtime every predictor imports (its command line, --output, errors, network sessions)
+RUNTIME = Path(__file__).with_name("_runtime.py")
 RUNTIME_NAME = "_runtime.py"
 PREDICTOR_NAME = "predict.py"
 

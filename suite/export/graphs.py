@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .runtime import SIGNATURE_SUFFIX
+from ._runtime import SIGNATURE_SUFFIX
 
 #: ONNX opset of the exports: onnxruntime >= 1.17 (the export extra's floor) runs it
 DEFAULT_OPSET = 17

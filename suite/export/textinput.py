@@ -1,6 +1,7 @@
 """Reading text input in an exported predictor as the suite reads it (suite/data/text.py, suite/data/inputs.py).
 
-Copied beside predict.py as ``textinput.py`` by the text tasks' exports; it imports only the standard library.
+Copied beside predict.py as ``textinput.py`` by the text tasks' exports; it imports only the standard library
+and the shared runtime beside it (``_runtime.py``, for its one error class).
 The patterns themselves come from the export's JSON (``tokenizer`` in preprocessing.json, written from the
 suite's own compiled patterns by :func:`suite.export.files.tokenizer_settings`), so the two cannot drift.
 """
@@ -12,9 +13,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-
-class InputError(Exception):
-    """Bad input: said in one line (``error: ...``), exit code 2."""
+from _runtime import InputError
 
 
 class Tokenizer:

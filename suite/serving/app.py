@@ -3,6 +3,10 @@
 ``/predict``'s body is read and checked here rather than by a pydantic model, so that every bad request
 (too large, not JSON, the wrong shape or content type) gets a 4xx with a one-line ``{"error": "..."}``
 naming what is wrong, and the body is never read past its size limit.
+
+``POST /predict`` is answered by a thin ASGI layer in front of FastAPI (:class:`PredictFirst`): its routing,
+middleware and request objects cost the server about as much CPU per request as a micro-batched forward
+pass, and /predict needs none of them. FastAPI still documents the route and answers everything else.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from typing import Any
+from typing import Any, AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,8 +42,12 @@ def json_response(value: Any, status: int = 200) -> Response:
     return Response(dumps_strict(value), status_code=status, media_type="application/json")
 
 
+def error_text(message: str) -> str:
+    return dumps_strict({"error": " ".join(str(message).split())})
+
+
 def error(status: int, message: str) -> Response:
-    return json_response({"error": " ".join(str(message).split())}, status)
+    return Response(error_text(message), status_code=status, media_type="application/json")
 
 
 class BadRequest(Exception):
@@ -48,20 +56,80 @@ class BadRequest(Exception):
         self.status, self.message = status, message
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def read_body(declared: str | None, stream: AsyncIterator[bytes], limit: int) -> bytes:
+    """The body of a request whose Content-Length header is ``declared``, never read past ``limit``."""
     if declared is not None:
         if not declared.strip().isdigit():
             raise BadRequest(400, "the Content-Length header is not a number")
         if int(declared) > limit:
             raise BadRequest(413, f"the body is {int(declared):,} bytes; at most {limit:,} are accepted")
     chunks, size = [], 0
-    async for chunk in request.stream():
+    async for chunk in stream:
         size += len(chunk)
         if size > limit:
             raise BadRequest(413, f"the body is over {limit:,} bytes; at most {limit:,} are accepted")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def answer_predict(batcher: Batcher, declared: str | None, content_type: str | None,
+                         stream: AsyncIterator[bytes], max_body: int, max_inputs: int) -> tuple[int, str]:
+    """``(status, JSON text)`` for one POST /predict: its answers, or a one-line error."""
+    try:
+        body = await read_body(declared, stream, max_body)
+        inputs, single = parse_request(body, content_type, max_inputs)
+    except BadRequest as exc:
+        return exc.status, error_text(exc.message)
+    try:
+        results = await asyncio.wrap_future(batcher.submit(inputs, single))
+    except RequestFailed as exc:
+        return exc.status, error_text(exc.message)
+    return 200, dumps_strict(results[0] if single else results)
+
+
+class PredictFirst:
+    """ASGI: ``POST /predict`` answered here, through the same :func:`answer_predict` as the documented
+    route; every other request goes to ``app`` (FastAPI)."""
+
+    def __init__(self, app: FastAPI, batcher: Batcher, max_body: int, max_inputs: int):
+        self.app, self.batcher = app, batcher
+        self.max_body, self.max_inputs = max_body, max_inputs
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        headers = {}
+        for name, value in scope["headers"]:
+            if name in (b"content-length", b"content-type"):
+                headers[name] = value.decode("latin-1")
+
+        async def stream() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise _Gone
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        try:
+            status, text = await answer_predict(self.batcher, headers.get(b"content-length"),
+                                                headers.get(b"content-type"), stream(), self.max_body,
+                                                self.max_inputs)
+        except _Gone:  # the client hung up before its body came: there is no one to answer
+            return
+        except Exception as exc:  # noqa: BLE001 - as FastAPI's handler below: said, logged, the server goes on
+            print(f"error: POST /predict failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+            status, text = 500, error_text(f"internal error ({type(exc).__name__}); the server log has the details")
+        body = text.encode("utf-8")
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _Gone(Exception):
+    """The client disconnected while its request was read."""
 
 
 def parse_request(body: bytes, content_type: str | None, max_inputs: int) -> tuple[list[str], bool]:
@@ -154,15 +222,16 @@ def create_app(batcher: Batcher, info: dict[str, Any], *, max_body: int = MAX_BO
     async def predict(request: Request) -> Response:
         """`{"input": "..."}` answers the value `--predict` prints (as JSON); `{"inputs": [...]}` a list of
         them, in order. Concurrent requests are answered together in micro-batches."""
-        try:
-            body = await read_body(request, max_body)
-            inputs, single = parse_request(body, request.headers.get("content-type"), max_inputs)
-        except BadRequest as exc:
-            return error(exc.status, exc.message)
-        try:
-            results = await asyncio.wrap_future(batcher.submit(inputs, single))
-        except RequestFailed as exc:
-            return error(exc.status, exc.message)
-        return json_response(results[0] if single else results)
+        status, text = await answer_predict(batcher, request.headers.get("content-length"),
+                                            request.headers.get("content-type"), request.stream(), max_body,
+                                            max_inputs)
+        return Response(text, status_code=status, media_type="application/json")
 
     return app
+
+
+def create_server_app(batcher: Batcher, info: dict[str, Any], *, max_body: int = MAX_BODY_BYTES,
+                      max_inputs: int = MAX_INPUTS) -> PredictFirst:
+    """What the server runs: :func:`create_app`'s FastAPI behind :class:`PredictFirst`."""
+    return PredictFirst(create_app(batcher, info, max_body=max_body, max_inputs=max_inputs), batcher, max_body,
+                        max_inputs)

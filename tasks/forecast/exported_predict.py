@@ -16,13 +16,11 @@ lies in, so the folder can be moved anywhere. Written by rnn-suite's --export; s
 
 from __future__ import annotations
 
-import argparse
 import csv
 import gzip
 import io
 import json
 import math
-import os
 import sys
 from pathlib import Path
 
@@ -40,12 +38,10 @@ TABLE_ENDINGS = {".csv": "csv", ".csv.gz": "csv", ".tsv": "tsv", ".tsv.gz": "tsv
                  ".jsonl": "json", ".json.gz": "json", ".jsonl.gz": "json", ".parquet": "parquet"}
 
 
-class InputError(Exception):
-    """Bad input: said in one line, exit code 2."""
+sys.path.insert(0, str(HERE))  # the shared runtime beside this file, wherever the folder was moved
 
-
-def load_settings() -> dict:
-    return json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
+from _runtime import (InputError, answer, csv_text, load_session, output_path, parser, read_settings,  # noqa: E402
+                      run, write_csv, write_json)
 
 
 # --- reading input --------------------------------------------------------------------------------------
@@ -303,9 +299,6 @@ def future_times(last: str | None, settings: dict, steps: int) -> list[str] | No
 # --- the forecast --------------------------------------------------------------------------------------
 class Forecaster:
     def __init__(self):
-        sys.path.insert(0, str(HERE))
-        from _runtime import load_session
-
         self.session = load_session(HERE, NETWORK)
 
     def __call__(self, window: np.ndarray) -> np.ndarray:
@@ -362,6 +355,7 @@ def predict(raw: str, settings: dict, steps_asked: int | None, net: Forecaster) 
         "forecast": {col: forecast[:, j].tolist() for j, col in enumerate(targets)},
         "history": {col: past[-lookback:, j].tolist() for j, col in enumerate(targets)},
         "actual": {col: future[:steps, j].tolist() for j, col in enumerate(targets)},
+        "history_time": times[-lookback:] if times else None,  # the stamps of the rows read
     }
 
 
@@ -439,58 +433,43 @@ def predict_synthetic(raw: str, settings: dict, steps_asked: int | None, net: Fo
 
 
 # --- writing -------------------------------------------------------------------------------------------
-def write_csv(output: dict, handle) -> None:
-    writer = csv.writer(handle)
+def csv_table(output: dict) -> tuple[list[str], list[list]]:
+    """The forecast as CSV's header and rows (step[, time], one column per target)."""
     if "problem" in output:
         col = output["targets"][0]
         actual = output["actual"][col]
-        writer.writerow(["example", col, f"{col}_forecast"])
-        writer.writerow(["inline" if output["example"] is None else output["example"],
-                         f"{actual[0]:.6g}" if actual else "", f"{output['forecast'][col][0]:.6g}"])
-        return
+        return ["example", col, f"{col}_forecast"], [
+            ["inline" if output["example"] is None else output["example"],
+             f"{actual[0]:.6g}" if actual else "", f"{output['forecast'][col][0]:.6g}"]]
     times = output.get("time")
-    writer.writerow(["step"] + (["time"] if times else []) + output["targets"])
-    for i in range(output["steps"]):
-        writer.writerow([i + 1] + ([times[i]] if times else [])
-                        + [f"{output['forecast'][c][i]:.6g}" for c in output["targets"]])
+    header = ["step"] + (["time"] if times else []) + output["targets"]
+    return header, [[i + 1] + ([times[i]] if times else []) + [f"{output['forecast'][c][i]:.6g}" for c in output["targets"]]
+                    for i in range(output["steps"])]
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", metavar="INPUT", help="values, 'cosine', a table file, FILE@N, or a synthetic sequence")
-    parser.add_argument("--output", metavar="FILE", help="write the forecast: .csv as CSV, otherwise JSON")
-    parser.add_argument("--predict-steps", metavar="N", type=int,
-                        help="steps to forecast (default: the run's setting; 0: the horizon; more: recursive)")
-    args = parser.parse_args(argv)
-    try:
+    cli = parser(__doc__.split("\n\n")[0], "values, 'cosine', a table file, FILE@N, or a synthetic sequence",
+                 "write the forecast: .csv as CSV, otherwise JSON")
+    cli.add_argument("--predict-steps", metavar="N", type=int,
+                     help="steps to forecast (default: the run's setting; 0: the horizon; more: recursive)")
+    args = cli.parse_args(argv)
+
+    def work() -> None:
         if args.predict_steps is not None and not 0 <= args.predict_steps <= MAX_PREDICT_STEPS:
             raise InputError(f"--predict-steps: must be between 0 and {MAX_PREDICT_STEPS:,}")
-        output_path = Path(args.output) if args.output else None
-        if output_path is not None and output_path.is_dir():
-            raise InputError(f"{output_path}: --output is a folder; give a file name")
-        if output_path is not None and not output_path.parent.is_dir():
-            raise InputError(f"{output_path}: --output's folder {output_path.parent} does not exist")
-        output = predict(args.input, load_settings(), args.predict_steps, Forecaster())
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if output_path is None:
-        buffer = io.StringIO()
-        write_csv(output, buffer)
-        print(buffer.getvalue().rstrip("\n"))
-        return 0
-    if output_path.suffix.lower() == ".csv":
-        with open(output_path, "w", newline="", encoding="utf-8") as handle:
-            write_csv(output, handle)
-    else:
-        output_path.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {output_path}")
-    return 0
+        out = output_path(args.output)
+        output = predict(args.input, read_settings(HERE), args.predict_steps, Forecaster())
+        if out is None:
+            print(csv_text(*csv_table(output)).rstrip("\n"))
+        elif out.suffix.lower() == ".csv":
+            write_csv(out, *csv_table(output))
+            print(f"wrote {out}")
+        else:
+            write_json(out, output)
+            print(f"wrote {out}")
+
+    return answer(work)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # the reader (head, less) stopped early: no traceback for that
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    run(main)

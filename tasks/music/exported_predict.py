@@ -37,9 +37,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _runtime.py beside this file, wherever the folder was moved
 
-from _runtime import load_session  # noqa: E402
+from _runtime import InputError, Parser, answer, load_session, output_path, read_settings, run  # noqa: E402
 
-SETTINGS = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
+SETTINGS = read_settings(HERE)
 KEYS, LOW = SETTINGS["keys"], SETTINGS["lowest_pitch"]
 HIGH = LOW + KEYS - 1
 EVENTS = SETTINGS["events"]
@@ -49,10 +49,6 @@ MIDI_SUFFIXES = (".mid", ".midi")
 XML_SUFFIXES = (".xml", ".musicxml", ".mxl")
 REST_MARKS = ("r", ".", "rest")
 REQUEST_FIELDS = ("primer", "temperature", "steps", "seed", "pieces")
-
-
-class PredictError(Exception):
-    """A problem with the input or the flags: one ``error:`` line and exit code 2, as the suite's CLI."""
 
 
 def _shorten(text: str, limit: int = 40) -> str:
@@ -233,10 +229,10 @@ def parse_note_list(text: str) -> np.ndarray:
             try:
                 midi = int(token) if token.lstrip("-").isdigit() else note_midi(token)
             except Exception:
-                raise PredictError(f"step {t + 1}: '{_shorten(token, 20)}' is not a MIDI number or a note name "
+                raise InputError(f"step {t + 1}: '{_shorten(token, 20)}' is not a MIDI number or a note name "
                                    "like C4, F#3, Bb2") from None
             if not LOW <= midi <= HIGH:
-                raise PredictError(f"step {t + 1}: pitch {midi} is outside the piano (21-108)")
+                raise InputError(f"step {t + 1}: pitch {midi} is outside the piano (21-108)")
             roll[t, midi - LOW] = 1
     return roll
 
@@ -247,14 +243,14 @@ def path_kind(p: Path) -> str:
         mode = os.stat(p).st_mode
     except FileNotFoundError:
         if os.path.islink(p):
-            raise PredictError(f"{p}: is a broken symbolic link (to {os.readlink(p)}, which does not exist)") from None
+            raise InputError(f"{p}: is a broken symbolic link (to {os.readlink(p)}, which does not exist)") from None
         return "missing"
     except OSError as exc:
         if exc.errno == errno.ELOOP:
-            raise PredictError(f"{p}: is a symbolic link loop (following its links never reaches a file or "
+            raise InputError(f"{p}: is a symbolic link loop (following its links never reaches a file or "
                                "folder)") from None
         if exc.errno in (errno.EACCES, errno.EPERM):
-            raise PredictError(f"{p}: cannot be read (permission denied on a folder of its path)") from None
+            raise InputError(f"{p}: cannot be read (permission denied on a folder of its path)") from None
         return "missing"
     except ValueError:
         return "missing"
@@ -277,13 +273,13 @@ def parse_primer(raw: str, step_ql: float) -> np.ndarray:
     if kind == "file":
         return score_roll(path, step_ql)
     if kind == "folder":
-        raise PredictError(f"primer {path} is a folder; give a MIDI/MusicXML/ABC file or notes")
+        raise InputError(f"primer {path} is a folder; give a MIDI/MusicXML/ABC file or notes")
     if path.suffix.lower() in SCORE_SUFFIXES:
-        raise PredictError(f"primer file {path} not found")
+        raise InputError(f"primer file {path} not found")
     try:
         return parse_note_list(text)
-    except PredictError as exc:
-        raise PredictError(f"the primer {_shorten(text)!r} is neither a file nor valid notes ({exc})") from None
+    except InputError as exc:
+        raise InputError(f"the primer {_shorten(text)!r} is neither a file nor valid notes ({exc})") from None
 
 
 class SkipPiece(Exception):
@@ -318,7 +314,7 @@ def score_roll(path: Path, step_ql: float) -> np.ndarray:
             return notes_to_roll(midi_notes(path), step_ql)
         return music21_roll(path, step_ql)
     except SkipPiece as why:
-        raise PredictError(f"{path}: {why}") from None
+        raise InputError(f"{path}: {why}") from None
 
 
 def _varlen(data: bytes, pos: int) -> tuple[int, int]:
@@ -403,7 +399,7 @@ def _music21(what: str):
     try:
         import music21
     except ImportError:
-        raise PredictError(f"{what} needs music21 (pip install music21); MIDI files and note lists need "
+        raise InputError(f"{what} needs music21 (pip install music21); MIDI files and note lists need "
                            "nothing more") from None
     return music21
 
@@ -522,7 +518,7 @@ def save(output: dict, path: Path) -> list[str]:
             try:
                 written.append(str(write_score(roll, output["quarter_length"], out, output.get("bpm", 100))))
             except OSError as exc:
-                raise PredictError(f"{out}: cannot write ({exc})") from None
+                raise InputError(f"{out}: cannot write ({exc})") from None
     output["files"] = written
     return written
 
@@ -539,14 +535,14 @@ def json_request(raw: str) -> dict | None:
     try:
         request = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PredictError(f"not a valid JSON request ({exc.msg})") from None
+        raise InputError(f"not a valid JSON request ({exc.msg})") from None
     except RecursionError:
-        raise PredictError("not a valid JSON request (nested too deeply)") from None
+        raise InputError("not a valid JSON request (nested too deeply)") from None
     if not isinstance(request, dict):
-        raise PredictError("a JSON request must be an object")
+        raise InputError("a JSON request must be an object")
     unknown = set(request) - set(REQUEST_FIELDS)
     if unknown:
-        raise PredictError(f"unknown request field(s) {', '.join(sorted(unknown))}; expected "
+        raise InputError(f"unknown request field(s) {', '.join(sorted(unknown))}; expected "
                            f"{', '.join(REQUEST_FIELDS)}")
     return request
 
@@ -557,7 +553,7 @@ def request_number(request: dict, key: str, default, option: str, kind: type):
     ok = isinstance(value, (int, float) if kind is float else int) and not isinstance(value, bool)
     if not ok or not low <= value <= high:
         what = "an integer" if kind is int else "a number"
-        raise PredictError(f"'{key}' must be {what} from {_span(low, high)}, got {value!r}")
+        raise InputError(f"'{key}' must be {what} from {_span(low, high)}, got {value!r}")
     return value
 
 
@@ -595,15 +591,9 @@ def _bounded(option: str, kind: type):
     return parse
 
 
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # the suite's one-line errors, exit code 2
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def main(argv=None) -> int:
     gen = SETTINGS["generation"]
-    parser = Parser(description="Generate music with this exported model, as --predict does.")
+    parser = Parser(prog="predict.py", description="Generate music with this exported model, as --predict does.")
     parser.add_argument("input", metavar="PRIMER", help="notes ('C4+E4+G4 D4 r'), a MIDI file, '-' for none, "
                                                         "or a JSON request {primer, temperature, steps, seed, pieces}")
     parser.add_argument("--output", metavar="FILE", help=".mid/.midi (MIDI), .musicxml/.xml (MusicXML, needs "
@@ -621,31 +611,25 @@ def main(argv=None) -> int:
     parser.add_argument("--musicxml", action=argparse.BooleanOptionalAction, default=gen["musicxml"],
                         help="with a .mid output: also write MusicXML beside it (needs music21)")
     args = parser.parse_args(argv)
-    output = Path(args.output) if args.output else None
-    try:
-        if output is not None:
-            if output.is_dir():
-                raise PredictError(f"{output}: --output is a folder; give a file name")
-            if not output.parent.is_dir():
-                raise PredictError(f"{output}: --output's folder {output.parent} does not exist")
+
+    def work() -> None:
+        output = output_path(args.output)
         result = predict(Model(HERE), args.input, args.length, args.temperature, args.gen_seed, args.pieces,
                          args.bpm, args.musicxml)
-        if output is not None:
-            existed = output.exists()
-            try:
-                written = save(result, output)
-            except OSError as exc:
-                if not existed:
-                    output.unlink(missing_ok=True)
-                raise PredictError(f"{output}: cannot write --output ({exc.strerror or exc})") from None
-            print(f"wrote {', '.join(written)}")
-        else:
+        if output is None:
             print(json.dumps(result))
-    except PredictError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+            return
+        existed = output.exists()
+        try:
+            written = save(result, output)
+        except OSError as exc:
+            if not existed:
+                output.unlink(missing_ok=True)
+            raise InputError(f"{output}: cannot write --output ({exc.strerror or exc})") from None
+        print(f"wrote {', '.join(written)}")
+
+    return answer(work)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

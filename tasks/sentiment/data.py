@@ -70,12 +70,20 @@ class TextPreprocessor:
 
     def ids(self, tokens: Sequence[str]) -> tuple[list[int], bool]:
         """Ids (unknown words dropped or mapped to <unk>) cut to max_length; and whether it was cut."""
+        ids, cut, _ = self.encode(tokens)
+        return ids, cut
+
+    def encode(self, tokens: Sequence[str]) -> tuple[list[int], bool, int]:
+        """``ids()`` and how many tokens are not in the vocabulary, from one look-up per token (a prediction
+        reports that count; <pad> and <unk> never come out of the tokenizer, so an unknown id is one)."""
+        unk = self.vocab.unk_index
         ids = self.vocab.encode(tokens)
-        if self.opts.oov == "drop":
-            ids = [i for i in ids if i != self.vocab.unk_index]
+        unknown = ids.count(unk)
+        if self.opts.oov == "drop" and unknown:
+            ids = [i for i in ids if i != unk]
         limit = self.opts.max_length
         cut = bool(limit) and len(ids) > limit
-        return truncate(ids, limit, self.opts.truncate), cut
+        return truncate(ids, limit, self.opts.truncate), cut, unknown
 
 
 def class_names_for(values: list[Any], label_names: str) -> list[str]:

@@ -13,10 +13,6 @@ the folder it lies in, so the folder can be moved anywhere. Written by rnn-suite
 
 from __future__ import annotations
 
-import argparse
-import csv
-import json
-import os
 import sys
 from pathlib import Path
 
@@ -26,13 +22,14 @@ HERE = Path(__file__).resolve().parent
 NETWORK = "classifier"
 sys.path.insert(0, str(HERE))
 
-from textinput import InputError, Tokenizer, text_or_lines  # noqa: E402  (beside this file)
+# beside this file: the shared runtime, and the suite's text reading
+from _runtime import (InputError, answer, load_session, output_path, parser, read_settings, run,  # noqa: E402
+                      write_csv, write_json)
+from textinput import Tokenizer, text_or_lines  # noqa: E402
 
 
 class Classifier:
     def __init__(self, settings: dict):
-        from _runtime import load_session
-
         self.settings = settings
         self.tokenizer = Tokenizer(settings["tokenizer"])
         self.classes = settings["classes"]
@@ -122,44 +119,28 @@ def render(output: dict) -> str:
 
 def save(output: dict, path: Path) -> None:
     if path.suffix.lower() != ".csv":
-        path.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
-        return
+        return write_json(path, output)
     items = output.get("predictions") or [output]
     classes = list(items[0]["probabilities"])
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["text", "label"] + [f"p_{c}" for c in classes])
-        for item in items:
-            writer.writerow([item["text"], item["label"]] + [f"{item['probabilities'][c]:.4f}" for c in classes])
+    write_csv(path, ["text", "label"] + [f"p_{c}" for c in classes],
+              ([item["text"], item["label"]] + [f"{item['probabilities'][c]:.4f}" for c in classes] for item in items))
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", metavar="INPUT", help="a text, or a file of texts (one per line)")
-    parser.add_argument("--output", metavar="FILE", help="write the answer: .csv as CSV, otherwise JSON")
-    args = parser.parse_args(argv)
-    output_path = Path(args.output) if args.output else None
-    try:
-        if output_path is not None and output_path.is_dir():
-            raise InputError(f"{output_path}: --output is a folder; give a file name")
-        if output_path is not None and not output_path.parent.is_dir():
-            raise InputError(f"{output_path}: --output's folder {output_path.parent} does not exist")
-        settings = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
-        output = Classifier(settings).predict(args.input)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if output_path is None:
-        print(render(output))
-    else:
-        save(output, output_path)
-        print(f"wrote {output_path}")
-    return 0
+    args = parser(__doc__.split("\n\n")[0], "a text, or a file of texts (one per line)",
+                  "write the answer: .csv as CSV, otherwise JSON").parse_args(argv)
+
+    def work() -> None:
+        out = output_path(args.output)
+        output = Classifier(read_settings(HERE)).predict(args.input)
+        if out is None:
+            print(render(output))
+        else:
+            save(output, out)
+            print(f"wrote {out}")
+
+    return answer(work)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # the reader (head, less) stopped early: no traceback for that
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    run(main)

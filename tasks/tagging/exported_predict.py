@@ -13,9 +13,6 @@ the folder it lies in, so the folder can be moved anywhere. Written by rnn-suite
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -26,7 +23,9 @@ HERE = Path(__file__).resolve().parent
 NETWORK = "tagger"
 sys.path.insert(0, str(HERE))
 
-from textinput import InputError, Tokenizer, text_or_lines  # noqa: E402  (beside this file)
+# beside this file: the shared runtime, and the suite's text reading
+from _runtime import InputError, answer, load_session, output_path, parser, read_settings, run, write_json  # noqa: E402
+from textinput import Tokenizer, text_or_lines  # noqa: E402
 
 
 # --- tokens ------------------------------------------------------------------------------------------
@@ -127,8 +126,6 @@ def viterbi(scores: np.ndarray, lengths: np.ndarray, start, trans, end) -> np.nd
 
 class Tagger:
     def __init__(self, settings: dict):
-        from _runtime import load_session
-
         self.settings = settings
         self.split = SentenceSplitter(settings["tokenizer"])
         self.words = {w: i for i, w in enumerate(settings["words"])}
@@ -221,32 +218,20 @@ def render_sentence(sentence: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="predict.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("input", metavar="INPUT", help="a sentence, or a file of sentences (one per line)")
-    parser.add_argument("--output", metavar="FILE", help="write the answer as JSON")
-    args = parser.parse_args(argv)
-    output_path = Path(args.output) if args.output else None
-    try:
-        if output_path is not None and output_path.is_dir():
-            raise InputError(f"{output_path}: --output is a folder; give a file name")
-        if output_path is not None and not output_path.parent.is_dir():
-            raise InputError(f"{output_path}: --output's folder {output_path.parent} does not exist")
-        settings = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
-        output = Tagger(settings).predict(args.input)
-    except InputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if output_path is None:
-        print("\n\n".join(render_sentence(s) for s in output.get("sentences", [output])))
-    else:
-        output_path.write_text(json.dumps(output, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {output_path}")
-    return 0
+    args = parser(__doc__.split("\n\n")[0], "a sentence, or a file of sentences (one per line)",
+                  "write the answer as JSON").parse_args(argv)
+
+    def work() -> None:
+        out = output_path(args.output)
+        output = Tagger(read_settings(HERE)).predict(args.input)
+        if out is None:
+            print("\n\n".join(render_sentence(s) for s in output.get("sentences", [output])))
+        else:
+            write_json(out, output)
+            print(f"wrote {out}")
+
+    return answer(work)
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except BrokenPipeError:  # the reader (head, less) stopped early: no traceback for that
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(1)
+    run(main)

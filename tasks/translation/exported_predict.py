@@ -15,8 +15,6 @@ that segmented the training data segments the input here, so pieces are identica
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -25,13 +23,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))  # _runtime.py beside this file, wherever the folder was moved
 
-from _runtime import load_session  # noqa: E402
+from _runtime import InputError, answer, bounded, load_session, output_path, parser, read_settings, run, \
+    write_json  # noqa: E402
 
 NEG_INF = np.float32(-np.inf)
-
-
-class PredictError(Exception):
-    """A problem with the input or the flags: one ``error:`` line and exit code 2, as the suite's CLI."""
 
 
 # --- the tokenizers ---------------------------------------------------------------------------------------
@@ -42,7 +37,7 @@ class Segmenter:
         try:
             from tokenizers import Tokenizer
         except ImportError:
-            raise PredictError("this translation predictor needs the tokenizers package (the segmentation the "
+            raise InputError("this translation predictor needs the tokenizers package (the segmentation the "
                                "model was trained with): pip install tokenizers") from None
         self.tokenizer = Tokenizer.from_file(str(path))
         self.unk_piece = unk_piece
@@ -229,7 +224,7 @@ def _hypothesis(history_row, score, length, alpha, attn_hist, attn_now, row, src
 def translate(folder: Path, settings: dict, text: str, beam_size: int, alpha: float, ratio: float) -> dict:
     text = text.strip()
     if not text:
-        raise PredictError("expected a sentence to translate, got empty text")
+        raise InputError("expected a sentence to translate, got empty text")
     special = settings["special_ids"]
     source = Segmenter(folder / settings["tokenizers"]["source"], "<unk>", special)
     target = Segmenter(folder / settings["tokenizers"]["target"], settings["unk_piece"], special)
@@ -258,59 +253,32 @@ def translate(folder: Path, settings: dict, text: str, beam_size: int, alpha: fl
     return result
 
 
-def _bounded(kind, low: float, high: float, low_open: bool = False):
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got "
-                                             f"{text!r}") from None
-        if not ((low < value) if low_open else (low <= value)) or not value <= high:
-            raise argparse.ArgumentTypeError(f"must be {'above' if low_open else 'from'} {low:g}"
-                                             f"{' and at most' if low_open else ' to'} {high:g}, got {text}")
-        return value
-    return parse
-
-
-class Parser(argparse.ArgumentParser):
-    def error(self, message):  # the suite's one-line errors, exit code 2
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
-
-
 def main(argv=None) -> int:
-    settings = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
+    settings = read_settings(HERE)
     bounds = settings["bounds"]
-    parser = Parser(description="Translate a sentence with this exported model, as --predict does.")
-    parser.add_argument("input", metavar="INPUT", help="the sentence to translate")
-    parser.add_argument("--output", metavar="FILE", help="write the whole answer as JSON to FILE")
-    parser.add_argument("--beam-size", type=_bounded(int, *bounds["beam_size"]),
-                        default=settings["beam_size"], help=f"beam width, 1: greedy (default {settings['beam_size']})")
-    parser.add_argument("--length-penalty", type=_bounded(float, *bounds["length_penalty"]),
-                        default=settings["length_penalty"],
-                        help=f"beam scores divided by length**alpha (default {settings['length_penalty']:g})")
-    parser.add_argument("--max-decode-ratio", type=_bounded(float, *bounds["max_decode_ratio"], low_open=True),
-                        default=settings["max_decode_ratio"],
-                        help=f"at most ratio * source length + 10 tokens (default {settings['max_decode_ratio']:g})")
-    args = parser.parse_args(argv)
-    output = Path(args.output) if args.output else None
-    try:
-        if output is not None and (output.is_dir() or not output.absolute().parent.is_dir()):
-            raise PredictError(f"{output}: --output must be a file in an existing folder")
+    cli = parser("Translate a sentence with this exported model, as --predict does.", "the sentence to translate",
+                 "write the whole answer as JSON to FILE")
+    cli.add_argument("--beam-size", type=bounded(int, *bounds["beam_size"]),
+                     default=settings["beam_size"], help=f"beam width, 1: greedy (default {settings['beam_size']})")
+    cli.add_argument("--length-penalty", type=bounded(float, *bounds["length_penalty"]),
+                     default=settings["length_penalty"],
+                     help=f"beam scores divided by length**alpha (default {settings['length_penalty']:g})")
+    cli.add_argument("--max-decode-ratio", type=bounded(float, *bounds["max_decode_ratio"], low_open=True),
+                     default=settings["max_decode_ratio"],
+                     help=f"at most ratio * source length + 10 tokens (default {settings['max_decode_ratio']:g})")
+    args = cli.parse_args(argv)
+
+    def work() -> None:
+        out = output_path(args.output)
         result = translate(HERE, settings, args.input, args.beam_size, args.length_penalty, args.max_decode_ratio)
-        if output is not None:
-            try:
-                output.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-            except OSError as exc:
-                raise PredictError(f"{output}: cannot write --output ({exc.strerror or exc})") from None
-            print(f"wrote {output}")
-        else:
+        if out is None:
             print(result["translation"])
-    except PredictError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    return 0
+        else:
+            write_json(out, result)
+            print(f"wrote {out}")
+
+    return answer(work)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)
