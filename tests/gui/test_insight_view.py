@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -276,13 +275,10 @@ def test_opened_and_live_runs_get_their_verdict_lines(fake_window, qtbot, tmp_pa
     proc.end(0, "finished")
 
 
-def test_a_real_run_seen_inside(make_window, qtbot, tmp_path, monkeypatch):
+def test_a_real_run_seen_inside(make_window, qtbot, tmp_path):
     """One epoch of the seed preset, a probe every 5 steps: its verdicts on the curves, its records in the tab."""
     from test_window import start, wait_ended
 
-    # the child runs in tmp_path: it finds this checkout's suite even where the installed one points elsewhere
-    repo = str(Path(__file__).resolve().parents[2])
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
     window = make_window()
     start(window, qtbot, **{"train.max_epochs": 1, "train.diagnostics_every": 5, "options.plot": False})
     wait_ended(window, qtbot)
