@@ -79,10 +79,11 @@ def describe(flat: Mapping[str, str], keys) -> str:
     return elide(text + (f" (+{left})" if left else ""), MAX_CHARS + 6)
 
 
-def short_names(configs: Mapping[str, Mapping[str, Any]], own: Mapping[str, str]) -> dict[str, str]:
+def short_names(configs: Mapping[str, Mapping[str, Any]], own: Mapping[str, str],
+                given: Mapping[str, str] | None = None) -> dict[str, str]:
     """A name per run that tells it from the others shown with it: the settings that differ between
     them, or the run's ``own`` name (its folder's, see :func:`own_name`) where none differ. Names that
-    still coincide get the run's own name instead."""
+    still coincide get the run's own name instead. A name the user ``given`` a run (notes.json) wins."""
     flats = {run: flat_config(cfg) for run, cfg in configs.items()}
     # a setting some runs lack did not exist when they ran: it tells versions apart, not runs
     keys = set.intersection(*(set(flat) for flat in flats.values())) if flats else set()
@@ -95,4 +96,11 @@ def short_names(configs: Mapping[str, Mapping[str, Any]], own: Mapping[str, str]
         if len(runs) > 1:
             for run in runs:
                 names[run] = own.get(run, run)
+    given = {run: name for run, name in (given or {}).items() if name and run in names}
+    names.update(given)
+    for name in set(given.values()):  # two runs the user named alike: told apart by what differs
+        alike = [run for run in given if given[run] == name]
+        if len(alike) > 1:
+            for run in alike:
+                names[run] = f"{name} ({describe(flats[run], differing) or own.get(run, run)})"
     return names
