@@ -7,21 +7,28 @@ help as tooltip, the defaults from the chosen preset, and validation by the engi
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import fields
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+                               QLineEdit, QPushButton, QScrollArea, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout,
+                               QWidget)
 
-from suite.config import NO_PRESET, BackboneConfig, TrainConfig, build_run_config, field_flag, field_types
+from suite.config import (NO_PRESET, BackboneConfig, TrainConfig, build_run_config, data_root_default, field_flag,
+                          field_group, field_types)
 from suite.errors import ConfigError, UserError
 
 from .data_check import check_data_paths
+from .data_preview import DataPreview
 
 SECTION_TITLES = {"backbone": "Backbone", "train": "Training", "options": "Task"}
 ERROR_COLOUR = "#d9534f"
+#: the main groups top to bottom: the task's own settings, then the network's, then training's
+MAIN_ORDER = ("options", "backbone", "train")
 
 
 def _names(text: str, key: str, flag: str) -> bool:
@@ -34,13 +41,34 @@ def _format(value: Any) -> str:
     return "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
 
 
+def browse_start(value: str, workdir: str | None) -> str:
+    """Where the "…" dialog opens: the data root, else the folder of the current value, else the working
+    folder; the run looks a relative path up in the same places."""
+    root = data_root_default()
+    if root and Path(root).expanduser().is_dir():
+        return str(Path(root).expanduser())
+    base = Path(workdir or os.getcwd())
+    if value:
+        given = Path(value).expanduser()
+        place = given if given.is_absolute() else base / given
+        for folder in (place, place.parent):
+            try:
+                if folder.is_dir():
+                    return str(folder)
+            except OSError:
+                continue
+    return str(base)
+
+
 class FieldEditor:
     """One field's widget, reading and writing plain Python values."""
 
-    def __init__(self, section: str, f, tp, parent: QWidget):
+    def __init__(self, section: str, f, tp, parent: QWidget, workdir: Callable[[], str | None] = lambda: None):
         self.key = f"{section}.{f.name}"
         self.flag = field_flag(f)
         self.type = tp
+        self.group = field_group(f)
+        self._workdir = workdir
         meta = f.metadata
         self.widget: QWidget
         if tp is bool:
@@ -80,8 +108,10 @@ class FieldEditor:
         column.addWidget(self.message)
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.widget, "Choose data", "",
-                                              "Tables (*.csv *.tsv *.json *.jsonl *.parquet *.gz);;All files (*)")
+        value = self.get()
+        path, _ = QFileDialog.getOpenFileName(self.widget, "Choose data",
+                                              browse_start(value if isinstance(value, str) else "", self._workdir()),
+                                              "All files (*);;Tables (*.csv *.tsv *.json *.jsonl *.parquet *.gz)")
         if path:
             self.set(path)
 
@@ -150,26 +180,122 @@ class ConfigForm(QWidget):
         self.error_key: str | None = None  # the field the error is about, if one is
         #: the folder runs start in; set, the data paths are checked as a run would look for them
         self.workdir: str | None = None
-        self._groups: list[QGroupBox] = []
+        self._groups: list[QWidget] = []
+        # the data first: its settings, then what they read (the preview), then the settings that matter,
+        # then the rarely changed ones, collapsed under one header that counts what is set in them
+        self.preview = DataPreview(self)
+        self.advanced_button = QToolButton(self)
+        self.advanced_button.setObjectName("advanced_header")
+        self.advanced_button.setCheckable(True)
+        self.advanced_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_button.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self.advanced_button.setStyleSheet("QToolButton { border: none; font-weight: bold; }")
+        self.advanced_button.toggled.connect(self.set_advanced_open)
+        self.advanced = QWidget(self)  # the Advanced group's body
+        self._advanced_layout = QVBoxLayout(self.advanced)
+        self._advanced_layout.setContentsMargins(0, 0, 0, 0)
+        self.advanced.hide()
+        self.advanced_button.hide()
+        self._preview_args: list[str] | None = None
+        self.advanced_keys: set[str] = set()
+        self.data_keys: set[str] = set()
 
     def set_task(self, task, preset: str | None = None, explicit: dict[str, Any] | None = None) -> None:
         for group in self._groups:
+            group.hide()  # out of sight and out of the layout now; deleted once the event loop is back
             group.deleteLater()
         self._groups, self.editors, self.task = [], {}, task
-        for section, cls in (("backbone", BackboneConfig), ("train", TrainConfig), ("options", task.Config)):
-            group = QGroupBox(SECTION_TITLES[section] if section != "options" else f"Task: {task.title}", self)
-            form = QFormLayout(group)
-            types = field_types(cls)
-            for f in fields(cls):
-                editor = FieldEditor(section, f, types[f.name], group)
-                editor.connect(self._edited)
-                label = QLabel(f.name.replace("_", " "), group)
-                label.setToolTip(editor.editor.toolTip())
-                form.addRow(label, editor.widget)
-                self.editors[editor.key] = editor
-            self._layout.addWidget(group)
-            self._groups.append(group)
+        classes = {"backbone": BackboneConfig, "train": TrainConfig, "options": task.Config}
+        placed: dict[str, list[tuple[str, Any, Any]]] = {"data": [], "main": [], "advanced": []}
+        for section in MAIN_ORDER:
+            types = field_types(classes[section])
+            for f in fields(classes[section]):
+                placed[field_group(f)].append((section, f, types[f.name]))
+        for item in (self.preview, self.advanced_button, self.advanced):
+            self._layout.removeWidget(item)
+        self._add_group("Data", placed["data"], self, self._layout)
+        self._layout.addWidget(self.preview)
+        self.preview.setVisible(bool(placed["data"]))
+        if not placed["data"]:  # a task without data settings: nothing of the last task's is read on
+            self.preview.shutdown()
+        for section in MAIN_ORDER:
+            title = SECTION_TITLES[section] if section != "options" else f"Task: {task.title}"
+            self._add_group(title, [p for p in placed["main"] if p[0] == section], self, self._layout)
+        self._layout.addWidget(self.advanced_button)
+        self._layout.addWidget(self.advanced)
+        for section in MAIN_ORDER:
+            self._add_group(SECTION_TITLES[section], [p for p in placed["advanced"] if p[0] == section],
+                            self.advanced, self._advanced_layout)
+        # the command line keeps its own order (backbone, training, task; as --help lists them), not the form's
+        self.editors = {f"{s}.{f.name}": self.editors[f"{s}.{f.name}"] for s in ("backbone", "train", "options")
+                        for f in fields(classes[s])}
+        self.advanced_keys = {f"{section}.{f.name}" for section, f, _ in placed["advanced"]}
+        self.data_keys = {f"{section}.{f.name}" for section, f, _ in placed["data"]}
+        self.advanced_button.setVisible(bool(placed["advanced"]))
+        self.set_advanced_open(False)
+        self._preview_args = None
         self.set_preset(preset if preset is not None else (task.default_preset({}) or NO_PRESET), explicit)
+
+    def _add_group(self, title: str, items, parent: QWidget, layout: QVBoxLayout) -> None:
+        if not items:
+            return
+        group = QGroupBox(title, parent)
+        form = QFormLayout(group)
+        for section, f, tp in items:
+            editor = FieldEditor(section, f, tp, group, lambda: self.workdir)
+            editor.connect(self._edited)
+            label = QLabel(f.name.replace("_", " "), group)
+            label.setToolTip(editor.editor.toolTip())
+            form.addRow(label, editor.widget)
+            self.editors[editor.key] = editor
+        layout.addWidget(group)
+        self._groups.append(group)
+
+    def set_advanced_open(self, open_: bool) -> None:
+        """Show or fold the Advanced group."""
+        self.advanced_button.blockSignals(True)
+        self.advanced_button.setChecked(open_)
+        self.advanced_button.blockSignals(False)
+        self.advanced_button.setArrowType(Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow)
+        self.advanced.setVisible(open_)
+
+    def advanced_open(self) -> bool:
+        return self.advanced_button.isChecked()
+
+    def _count_advanced(self) -> None:
+        changed = sum(1 for key in self.explicit() if key in self.advanced_keys)
+        self.advanced_button.setText(f"Advanced ({changed} changed)" if changed else "Advanced")
+        self.advanced_button.setToolTip("rarely changed settings" + (
+            f"; {changed} set here differ from the preset's" if changed else ""))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """As wide as the Advanced group open, folded or not: opening it must not need a sideways scroll."""
+        hint = super().minimumSizeHint()
+        if not self.advanced.isVisible():
+            margins = self._layout.contentsMargins()
+            hint.setWidth(max(hint.width(), self.advanced.minimumSizeHint().width() + margins.left() + margins.right()))
+        return hint
+
+    def data_args(self) -> list[str]:
+        """The command line's flags for the data settings alone: what the preview reads."""
+        args = ["--task", self.task.name, "--preset", self.preset]
+        for key, value in self.explicit().items():
+            if key in self.data_keys:
+                args += self._flag_args(key, value)
+        return args
+
+    def _update_preview(self) -> None:
+        if not self.data_keys:
+            return
+        if self.error_key in self.data_keys:  # the form says what is wrong; reading it would only say it again
+            self._preview_args = None
+            self.preview.hold("no preview until the data setting is fixed: " + self.error_label.text())
+            return
+        args = self.data_args()
+        if args != self._preview_args:
+            self._preview_args = args
+            self.preview.request(args, self.workdir or os.getcwd())
 
     def set_preset(self, preset: str, explicit: dict[str, Any] | None = None) -> None:
         """Show the preset's settings, with ``explicit`` values (e.g. restored ones) on top."""
@@ -224,28 +350,41 @@ class ConfigForm(QWidget):
         self.error_label.setText(text)
         self.error_link.setText(f"<a href='{self.error_key}'>show the field</a>" if self.error_key else "")
         self.error_box.setVisible(bool(text))
+        key = self.error_key
+        if key in self.advanced_keys and not self.advanced_open():
+            # a folded field with an error (a preset's or a restored value): open its group and show it
+            self.set_advanced_open(True)
+            QTimer.singleShot(0, lambda: self.show_field(key, focus=False) if key in self.editors else None)
 
-    def show_field(self, key: str) -> None:
-        """Scroll the form to the field ``key`` and put the cursor in it."""
+    def show_field(self, key: str, focus: bool = True) -> None:
+        """Scroll the form to the field ``key`` (opening the Advanced group for one of its fields) and put
+        the cursor in it."""
         editor = self.editors.get(key)
         if editor is None:
             return
+        if key in self.advanced_keys and not self.advanced_open():
+            self.set_advanced_open(True)
         scroll = self.parentWidget()
         while scroll is not None and not isinstance(scroll, QScrollArea):
             scroll = scroll.parentWidget()
         if scroll is not None:
+            if scroll.widget() is not None and scroll.widget().layout() is not None:
+                scroll.widget().layout().activate()  # an opened group: its fields placed before scrolling
             scroll.ensureWidgetVisible(editor.widget)
-        editor.editor.setFocus()
+        if focus:
+            editor.editor.setFocus()
 
     def cli_args(self) -> list[str]:
         args = ["--task", self.task.name, "--preset", self.preset]
         for key, value in self.explicit().items():
-            flag = self.editors[key].flag
-            if isinstance(value, bool):
-                args.append(flag if value else "--no-" + flag[2:])
-            else:
-                args += [flag, _format(value)]
+            args += self._flag_args(key, value)
         return args
+
+    def _flag_args(self, key: str, value: Any) -> list[str]:
+        flag = self.editors[key].flag
+        if isinstance(value, bool):
+            return [flag if value else "--no-" + flag[2:]]
+        return [flag, _format(value)]
 
     def _edited(self, *_):
         if self._loading:
@@ -254,4 +393,6 @@ class ConfigForm(QWidget):
             self.validate()
         except (ConfigError, UserError):
             pass
+        self._count_advanced()
+        self._update_preview()
         self.changed.emit()

@@ -26,6 +26,8 @@ SECTIONS = ("backbone", "train", "options")
 #: the largest integer setting without a bound of its own: sizes beyond it only fail later, deep in torch
 INT_LIMIT = 2**31 - 1
 NO_PRESET = "none"  # --preset none: the defaults alone, even where the task would pick a preset
+#: where option(group=...) puts a field in the window's form, top to bottom
+GROUPS = ("data", "main", "advanced")
 
 
 def option(
@@ -39,15 +41,20 @@ def option(
     lt: float | None = None,
     flag: str | None = None,
     path: bool = False,
+    group: str | None = None,
 ) -> Any:
     """A dataclass field with help text and constraints.
 
     ``min``/``max`` are inclusive bounds, ``gt``/``lt`` exclusive ones. ``flag`` overrides the CLI
     name (default: the field name with dashes). ``path=True`` marks a data location that is looked
-    up under the data root when it is relative and not found from the working directory.
+    up under the data root when it is relative and not found from the working directory. ``group``
+    places the field in the window's form (see :func:`field_group`): ``"data"`` (the data and how it
+    is read), ``"main"`` (settings that matter) or ``"advanced"`` (rarely changed, shown collapsed).
     """
+    if group is not None and group not in GROUPS:
+        raise ValueError(f"option group must be one of {', '.join(GROUPS)}, got {group!r}")
     meta = {"help": help, "choices": tuple(choices) if choices else None, "min": min, "max": max,
-            "gt": gt, "lt": lt, "flag": flag, "path": path}
+            "gt": gt, "lt": lt, "flag": flag, "path": path, "group": group}
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -64,61 +71,62 @@ class BackboneConfig:
     dropout: float = option(0.0, "dropout between stacked layers", min=0.0, lt=1.0)
     init: str = option("keras", "weight initialisation: keras (Glorot input, orthogonal recurrent, "
                                 "zero bias, LSTM forget bias 1) or pytorch's default",
-                       choices=("keras", "pytorch"))
+                       choices=("keras", "pytorch"), group="advanced")
 
 
 @dataclass
 class TrainConfig:
     """Optimisation and hardware settings."""
 
-    optimizer: str = option("adam", "optimiser", choices=("sgd", "adam", "adamw", "rmsprop"))
+    optimizer: str = option("adam", "optimiser", choices=("sgd", "adam", "adamw", "rmsprop"), group="advanced")
     lr: float = option(1e-3, "learning rate", gt=0.0)
-    momentum: float = option(0.0, "momentum (sgd and rmsprop)", min=0.0, lt=1.0)
-    weight_decay: float = option(0.0, "weight decay (L2; decoupled for adamw)", min=0.0)
+    momentum: float = option(0.0, "momentum (sgd and rmsprop)", min=0.0, lt=1.0, group="advanced")
+    weight_decay: float = option(0.0, "weight decay (L2; decoupled for adamw)", min=0.0, group="advanced")
     schedule: str = option("none", "learning-rate schedule: cosine decays to zero over the run, step "
                                    "multiplies by --lr-decay every --lr-step epochs, plateau does so when "
                                    "validation stops improving",
-                           choices=("none", "cosine", "step", "plateau"))
-    lr_decay: float = option(0.5, "factor applied by the step and plateau schedules", gt=0.0, lt=1.0)
-    lr_step: int = option(1, "epochs between step-schedule decays (plateau: its patience)", min=1)
-    grad_clip: float = option(0.0, "clip the gradient norm to this value (0: off)", min=0.0)
+                           choices=("none", "cosine", "step", "plateau"), group="advanced")
+    lr_decay: float = option(0.5, "factor applied by the step and plateau schedules", gt=0.0, lt=1.0, group="advanced")
+    lr_step: int = option(1, "epochs between step-schedule decays (plateau: its patience)", min=1, group="advanced")
+    grad_clip: float = option(0.0, "clip the gradient norm to this value (0: off)", min=0.0, group="advanced")
     batch_size: int = option(32, "examples per batch", min=1)
     eval_batch_size: int = option(0, "examples per batch in validation and test passes (0: --batch-size); "
-                                     "larger passes run faster and give the same scores", min=0)
+                                     "larger passes run faster and give the same scores", min=0, group="advanced")
     max_epochs: int = option(10, "maximum training epochs", min=1)
-    patience: int = option(0, "early stopping: epochs without validation improvement (0: off)", min=0)
+    patience: int = option(0, "early stopping: epochs without validation improvement (0: off)", min=0, group="advanced")
     seed: int = option(42, "random seed for weights, shuffling and dropout", min=0, max=2**32 - 1)
-    accelerator: str = option("auto", "hardware", choices=("auto", "cpu", "gpu", "cuda", "mps"))
-    devices: str = option("auto", "devices per node: a count, a list like 0,1, or auto")
-    num_nodes: int = option(1, "machines for multi-node DDP", min=1)
+    accelerator: str = option("auto", "hardware", choices=("auto", "cpu", "gpu", "cuda", "mps"), group="advanced")
+    devices: str = option("auto", "devices per node: a count, a list like 0,1, or auto", group="advanced")
+    num_nodes: int = option(1, "machines for multi-node DDP", min=1, group="advanced")
     strategy: str = option("auto", "distribution strategy (ddp for multi-GPU or multi-node)",
                            choices=("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true",
-                                    "deepspeed", "fsdp"))
+                                    "deepspeed", "fsdp"), group="advanced")
     precision: str = option("32", "numeric precision",
-                            choices=("32", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true"))
+                            choices=("32", "64", "16-mixed", "bf16-mixed", "16-true", "bf16-true"), group="advanced")
     num_workers: int = option(0, "data-loader worker processes (0: load in the training process, "
-                                 "best for in-memory tensors on few cores)", min=0)
-    threads: int = option(0, "torch CPU threads (0: torch's default)", min=0)
-    log_every: int = option(10, "log the training loss every N steps", min=1)
+                                 "best for in-memory tensors on few cores)", min=0, group="advanced")
+    threads: int = option(0, "torch CPU threads (0: torch's default)", min=0, group="advanced")
+    log_every: int = option(10, "log the training loss every N steps", min=1, group="advanced")
     diagnostics: bool = option(True, "training diagnostics: gradient norms and clipping every step; every "
                                      "--diagnostics-every steps the gradient reaching each step of the sequence "
                                      "(dL/dh_t), gate activity and update-to-weight ratios; verdicts at the end "
-                                     "(diagnostics.jsonl, results.json; docs/INSIGHT.md)")
+                                     "(diagnostics.jsonl, results.json; docs/INSIGHT.md)", group="advanced")
     diagnostics_every: int = option(200, "steps between diagnostic passes (one also runs after the last step)",
-                                    min=1)
+                                    min=1, group="advanced")
     fast_dev_run: bool = option(False, "a smoke test: one training, validation and test batch (Lightning's "
                                        "fast_dev_run), no early stopping or --logger; the run folder and "
-                                       "results.json are written as usual, with the one-batch scores")
+                                       "results.json are written as usual, with the one-batch scores", group="advanced")
     logger: str = option("", "standard loggers beside events.jsonl, written into <run>/logs: "
                              "NAME[,NAME...] of csv, tensorboard, mlflow, wandb, as one comma-separated "
                              "flag (--logger tensorboard,mlflow); W&B runs offline; all but csv need "
-                             "pip install rnn-suite[tracking]; empty: none")
+                             "pip install rnn-suite[tracking]; empty: none", group="advanced")
     mlflow_uri: str = option("", "MLflow tracking server URI for --logger mlflow (empty: a file store in "
-                                 "<run>/logs/mlflow)")
+                                 "<run>/logs/mlflow)", group="advanced")
     strong_baseline: bool = option(True, "fit the task's strong classical baseline beside the naive one "
                                          "(TF-IDF logistic regression and NBSVM, DLinear, a CRF; the baselines "
                                          "extra), on the same splits and scored with the same metrics; not in "
-                                         "--fast-dev-run, nor in sweep trials unless --strong-baseline is given")
+                                         "--fast-dev-run, nor in sweep trials unless --strong-baseline is given",
+                                   group="advanced")
 
     def batch_size_for(self, training: bool) -> int:
         """Training batches are --batch-size; evaluation ones --eval-batch-size when it is set."""
@@ -160,6 +168,12 @@ class RunConfig:
 
 def field_flag(f: dataclasses.Field) -> str:
     return "--" + (f.metadata.get("flag") or f.name).replace("_", "-")
+
+
+def field_group(f: dataclasses.Field) -> str:
+    """The form group of a field: as declared, else ``data`` for a data location (``path=True``) and
+    ``main`` for the rest, so a plugin's own options land somewhere sensible with no marker."""
+    return f.metadata.get("group") or ("data" if f.metadata.get("path") else "main")
 
 
 def field_types(cls: type) -> dict[str, Any]:

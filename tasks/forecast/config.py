@@ -17,20 +17,20 @@ class ForecastConfig:
     data: str = option(COSINE, "series: 'cosine' (the seed tutorial's wave), a CSV/TSV/Parquet/JSON file, or a "
                                "Hugging Face dataset name; or a built-in synthetic sequence problem, "
                                "'synthetic:adding' or 'synthetic:delay' (no file needed)", path=True)
-    time_column: str = option("auto", "time column: a name, 'auto' (a date-like first column) or 'none'")
-    target: str = option("all", "columns to forecast: NAME[,NAME...] or 'all' numeric columns")
-    covariates: str = option("", "extra input columns, read but not forecast: NAME[,NAME...]")
+    time_column: str = option("auto", "time column: a name, 'auto' (a date-like first column) or 'none'", group="data")
+    target: str = option("all", "columns to forecast: NAME[,NAME...] or 'all' numeric columns", group="data")
+    covariates: str = option("", "extra input columns, read but not forecast: NAME[,NAME...]", group="data")
     lookback: int = option(96, "input window length in steps (synthetic data: 0 reads each whole sequence, "
                                "the default there)", min=0)
     horizon: int = option(96, "steps forecast at once (direct multi-step decoding)", min=1)
     split: str = option("0.7,0.1,0.2", "chronological train,val[,test] as fractions or row counts "
-                                       "(e.g. 8640,2880,2880); synthetic data: of the --examples")
+                                       "(e.g. 8640,2880,2880); synthetic data: of the --examples", group="data")
     scaler: str = option("standard", "scaling fit on the training rows only", choices=("standard", "none"))
     window_norm: str = option("last", "per-window normalisation: subtract the window's last value or mean "
                                       "before the network and add it back after",
                               choices=("none", "last", "mean"))
     missing: str = option("reject", "missing values: reject (error naming the row), ffill, interpolate or zero",
-                          choices=("reject", "ffill", "interpolate", "zero"))
+                          choices=("reject", "ffill", "interpolate", "zero"), group="data")
     model: str = option("segment", "segment: segment-wise recurrence with parallel multi-step decoding "
                                    "(SegRNN-style, for long horizons); sequence: one recurrent step per time "
                                    "step, last state to a linear head (the seed tutorial's model)",
@@ -42,18 +42,18 @@ class ForecastConfig:
     loss: str = option("mae", "training loss (MAE trains long-horizon models more robustly; the seed uses MSE)",
                        choices=("mse", "mae", "huber"))
     season: int = option(0, "seasonal period for the seasonal-naive baseline and MASE (0: from the time "
-                            "column's frequency, 1: none)", min=0)
+                            "column's frequency, 1: none)", min=0, group="advanced")
     predict_steps: int = option(0, "--predict: steps to forecast (0: the horizon; more: recursive, feeding "
                                    f"forecasts back in), at most {MAX_PREDICT_STEPS:,}", min=0,
-                                max=MAX_PREDICT_STEPS)
-    plot: bool = option(True, "write prediction.png of the test forecasts")
-    sequence_length: int = option(200, "synthetic data: steps per input sequence (T)", min=2, max=100_000)
+                                max=MAX_PREDICT_STEPS, group="advanced")
+    plot: bool = option(True, "write prediction.png of the test forecasts", group="advanced")
+    sequence_length: int = option(200, "synthetic data: steps per input sequence (T)", min=2, max=100_000, group="data")
     examples: int = option(10_000, "synthetic data: sequences generated in all, divided by --split", min=3,
-                           max=10_000_000)
+                           max=10_000_000, group="data")
     delay: int = option(0, "synthetic:delay: the target is the value this many steps before the end of the "
-                           "sequence (1: the last value; 0: the sequence length, the first value)", min=0)
+                           "sequence (1: the last value; 0: the sequence length, the first value)", min=0, group="data")
     data_seed: int = option(0, "synthetic data: the seed the sequences are drawn from (the training --seed "
-                               "does not change the data)", min=0, max=2**32 - 1)
+                               "does not change the data)", min=0, max=2**32 - 1, group="data")
 
     def validate(self) -> None:
         from suite.errors import ConfigError

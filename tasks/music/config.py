@@ -27,9 +27,10 @@ class MusicConfig:
                              "ABC files, or one such file", path=True)
     step: str = option("quarter", "time step: MIDI/MusicXML/ABC are sampled at it; JSON and .mat rolls keep "
                                   "their own and are taken to be at it when music is written",
-                       choices=tuple(STEPS))
+                       choices=tuple(STEPS), group="data")
     split: str = option("0.8,0.1,0.1", "train,valid,test fractions for sources without their own split "
-                                       "(the corpus, folders); pieces are assigned in a fixed shuffled order")
+                                       "(the corpus, folders); pieces are assigned in a fixed shuffled order",
+                                       group="data")
     representation: str = option("frames", "frames: 88-key piano-roll frames (polyphonic, the benchmark's); "
                                             "events: one token per step of the top voice, note-on/hold/rest "
                                             "(melodies)", choices=("frames", "events"))
@@ -44,20 +45,20 @@ class MusicConfig:
                                     "estimated from the piece's pitch classes)", choices=("none", "common"))
     augment: int = option(0, "training augmentation: transpose each piece by a random shift of up to this "
                              "many semitones each epoch (0: off)", min=0, max=12)
-    max_files: int = option(0, "read at most this many files from a folder or the corpus (0: all)", min=0)
+    max_files: int = option(0, "read at most this many files from a folder or the corpus (0: all)", min=0, group="data")
     # --- generation (--predict) ---------------------------------------------------------------------
     length: int = option(64, f"--predict: steps to generate after the primer (at most {MAX_LENGTH:,}: about "
-                             "half a minute of sampling on a CPU)", min=1, max=MAX_LENGTH)
+                             "half a minute of sampling on a CPU)", min=1, max=MAX_LENGTH, group="advanced")
     temperature: float = option(1.0, "--predict: sampling temperature (below 1: safer, above: wilder), "
                                      f"{MIN_TEMPERATURE} to {MAX_TEMPERATURE:g}",
-                                min=MIN_TEMPERATURE, max=MAX_TEMPERATURE)
+                                min=MIN_TEMPERATURE, max=MAX_TEMPERATURE, group="advanced")
     pieces: int = option(1, f"--predict: pieces to generate (files piece-1.mid, piece-2.mid, ...), at most "
-                            f"{MAX_PIECES}", min=1, max=MAX_PIECES)
+                            f"{MAX_PIECES}", min=1, max=MAX_PIECES, group="advanced")
     gen_seed: int = option(0, "--predict: random seed of the sampler (same seed, same piece)", min=0,
-                           max=2**32 - 1)
+                           max=2**32 - 1, group="advanced")
     bpm: int = option(100, "--predict: tempo written into the MIDI file, quarter notes per minute (4 to "
-                           "1000; MIDI cannot hold a slower tempo)", min=4, max=1000)
-    musicxml: bool = option(False, "--predict with a .mid output: also write MusicXML beside it")
+                           "1000; MIDI cannot hold a slower tempo)", min=4, max=1000, group="advanced")
+    musicxml: bool = option(False, "--predict with a .mid output: also write MusicXML beside it", group="advanced")
 
     def validate(self) -> None:
         parts = [p.strip() for p in self.split.split(",") if p.strip()]

@@ -26,11 +26,12 @@ class TaggingConfig:
     test: str = option("", "test file (overrides the one found in --data)", path=True)
     format: str = option("auto", "file format: conllu (10 columns), conll (token and tag columns, space or tab "
                                  "separated), or auto from the name and content",
-                         choices=("auto", "conllu", "conll"))
+                         choices=("auto", "conllu", "conll"), group="data")
     tag_column: str = option("auto", "the tags: CoNLL-U upos or xpos; a CoNLL column number (1-based, default "
-                                     "the last); a Hugging Face column name (default ner_tags/pos_tags/upos/tags)")
+                                     "the last); a Hugging Face column name (default ner_tags/pos_tags/upos/tags)",
+                                     group="data")
     token_column: str = option("auto", "the words: a CoNLL column number (default 1) or a Hugging Face column "
-                                       "name (default tokens/words)")
+                                       "name (default tokens/words)", group="data")
     scheme: str = option("auto", "tag scheme trained and predicted: bio or bioes (entity tags; BIO data is "
                                  "converted), none (plain tags such as POS), auto: bio when the tags look "
                                  "like B-/I-/O, else none", choices=("auto", "bio", "bioes", "none"))
@@ -42,11 +43,11 @@ class TaggingConfig:
     max_vocab: int = option(0, "largest word vocabulary, specials included (0: no limit)", min=0)
     word_dim: int = option(100, "word embedding size", min=1, max=MAX_UNITS)
     embeddings: str = option("", "pretrained word vectors (word2vec/GloVe text format) to start the word "
-                                 "embedding from; their size replaces --word-dim", path=True)
+                                 "embedding from; their size replaces --word-dim", path=True, group="main")
     freeze_embeddings: bool = option(False, "keep the pretrained word vectors fixed (when --vector-words is 0)")
     vectors_from: str = option("", "learn word vectors from this local unlabelled text first (text or table "
                                    "files, or a folder of them; PPMI and SVD, cached) and use them as "
-                                   "--embeddings does", path=True)
+                                   "--embeddings does", path=True, group="main")
     vector_words: int = option(0, "the vector file's first (most frequent) N words go in a fixed embedding "
                                   "beside the trainable one of the training words, so words never seen in "
                                   "training still get their vectors; 0: the vectors only start the trainable "
@@ -59,37 +60,38 @@ class TaggingConfig:
     char_features: int = option(50, "character features per word (cnn filters; lstm units per direction: "
                                     "half of this)", min=2, max=MAX_UNITS)
     char_kernel: int = option(3, f"cnn character window (at most {MAX_CHAR_KERNEL})", min=1,
-                              max=MAX_CHAR_KERNEL)
+                              max=MAX_CHAR_KERNEL, group="advanced")
     max_word_chars: int = option(30, "characters read per word; longer words keep their first and last "
-                                     "halves (prefix and suffix carry the signal)", min=4)
+                                     "halves (prefix and suffix carry the signal)", min=4, group="advanced")
     packed: bool = option(False, "run the encoder on packed sequences (RecurrentBackbone with lengths) rather "
-                                 "than each direction over right-aligned padding; the same outputs, slower on CPU")
+                                 "than each direction over right-aligned padding; the same outputs, slower on CPU",
+                                 group="advanced")
     feature_dropout: float = option(0.33, "dropout on the word features and on the encoder outputs",
                                     min=0.0, lt=1.0)
     word_dropout: float = option(0.25, "training: a word seen c times in training is replaced by <unk> with "
                                        "chance a/(a+c) for this a (Kiperwasser & Goldberg 2016), so rare words "
                                        "teach the unknown-word embedding; 0: off", min=0.0)
     val_fraction: float = option(0.1, "validation share carved (seeded) from training when the data has no "
-                                      "dev split", gt=0.0, lt=1.0)
+                                      "dev split", gt=0.0, lt=1.0, group="data")
     val_to_train: float = option(0.0, "move this fraction of the validation sentences (a seeded random choice) "
                                       "into training, keeping the rest for early stopping; for data whose "
                                       "validation split comes from the test domain and training does not "
-                                      "(WNUT-17). 0: off", min=0.0, lt=1.0)
+                                      "(WNUT-17). 0: off", min=0.0, lt=1.0, group="data")
     aux_data: str = option("", "an auxiliary tagged corpus trained alongside (multi-task): it shares the "
                                "embeddings, character features and encoder and has its own output layer, "
                                "e.g. tagging/ud_english_ewt for part-of-speech tags; a folder's training file "
                                "is found by name. Only the main data is validated, tested and predicted",
-                           path=True)
-    aux_tag_column: str = option("auto", "the auxiliary corpus' tags, as --tag-column")
+                           path=True, group="advanced")
+    aux_tag_column: str = option("auto", "the auxiliary corpus' tags, as --tag-column", group="advanced")
     aux_share: float = option(1.0, "auxiliary sentences trained on per epoch (a fresh seeded sample each "
-                                   "epoch), as a multiple of the main training sentences", gt=0.0)
-    aux_weight: float = option(1.0, "weight of the auxiliary task's loss", min=0.0)
+                                   "epoch), as a multiple of the main training sentences", gt=0.0, group="advanced")
+    aux_weight: float = option(1.0, "weight of the auxiliary task's loss", min=0.0, group="advanced")
     ensemble: int = option(1, "taggers trained side by side on the same batches, each from its own "
                               "initialisation; predictions average their tag scores (and CRF transitions). "
                               f"Training takes about this many times as long (at most {MAX_ENSEMBLE})",
                            min=1, max=MAX_ENSEMBLE)
     max_length: int = option(250, "sentences longer than this many tokens are truncated (with a warning) "
-                                  "in training data", min=1)
+                                  "in training data", min=1, group="advanced")
 
     def validate(self) -> None:
         if self.embeddings and self.vectors_from:

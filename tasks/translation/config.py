@@ -27,16 +27,16 @@ class TranslationConfig:
                                  "first<TAB>second[<TAB>attribution]), or a Hugging Face dataset name",
                        path=True)
     source_lang: str = option("de", "source language code (a file suffix, a pairs-file column or a dataset "
-                                    "field)")
-    target_lang: str = option("en", "target language code")
-    pair_columns: str = option("en,fr", "pairs file: the language codes of its first two columns")
+                                    "field)", group="data")
+    target_lang: str = option("en", "target language code", group="data")
+    pair_columns: str = option("en,fr", "pairs file: the language codes of its first two columns", group="data")
     test_split: str = option("auto", "folder: the test file prefix ('auto': 'test' if present, else the only "
-                                     "test* split)")
+                                     "test* split)", group="data")
     val_fraction: float = option(0.1, "fraction of training pairs held out for validation when the data has "
-                                      "no validation split", min=0.0, lt=1.0)
+                                      "no validation split", min=0.0, lt=1.0, group="data")
     test_fraction: float = option(0.1, "fraction held out for testing when the data has no test split",
-                                  min=0.0, lt=1.0)
-    max_pairs: int = option(0, "use only the first N training pairs (0: all; the seed uses 10000)", min=0)
+                                  min=0.0, lt=1.0, group="data")
+    max_pairs: int = option(0, "use only the first N training pairs (0: all; the seed uses 10000)", min=0, group="data")
     tokenizer: str = option("bpe", "segmentation trained on the training split: bpe or unigram subwords, "
                                    "whole words, or characters", choices=("bpe", "unigram", "word", "char"))
     source_vocab: int = option(8000, "source vocabulary size (subword/word modes)", min=8)
@@ -45,7 +45,7 @@ class TranslationConfig:
                              min=2)
     long_pairs: str = option("drop", "training pairs over --max-length: drop or truncate (evaluation pairs "
                                      "are never dropped; their sources are truncated)",
-                             choices=("drop", "truncate"))
+                             choices=("drop", "truncate"), group="advanced")
     embedding: int = option(256, "token embedding size", min=1, max=MAX_UNITS)
     decoder_hidden: int = option(512, "decoder state size", min=1, max=MAX_UNITS)
     attention: str = option("multiplicative", "attention over the encoder states: multiplicative (Luong "
@@ -53,7 +53,8 @@ class TranslationConfig:
                                               "encoder-decoder)",
                             choices=("multiplicative", "additive", "none"))
     input_feeding: bool = option(False, "feed the previous attentional vector into the next decoder step "
-                                        "(Luong); needs a step-by-step decoder loop in training, slower on CPU")
+                                        "(Luong); needs a step-by-step decoder loop in training, slower on CPU",
+                                        group="advanced")
     bridge: str = option("linear", "initial decoder state from the encoder's final state: linear (tanh "
                                    "layer), copy (sizes must match, the seed's way) or zero",
                          choices=("linear", "copy", "zero"))
@@ -61,15 +62,16 @@ class TranslationConfig:
                                     "backbone's --dropout is between stacked layers)", min=0.0, lt=1.0)
     tie_embeddings: bool = option(True, "share the target embedding with the output layer")
     teacher_forcing: float = option(1.0, "probability of feeding the reference token (not the model's own) "
-                                         "at each training step", min=0.0, max=1.0)
-    label_smoothing: float = option(0.1, "label smoothing of the training loss", min=0.0, lt=1.0)
+                                         "at each training step", min=0.0, max=1.0, group="advanced")
+    label_smoothing: float = option(0.1, "label smoothing of the training loss", min=0.0, lt=1.0, group="advanced")
     beam_size: int = option(5, f"beam width for test and --predict (1: greedy), at most {MAX_BEAM}", min=1,
                             max=MAX_BEAM)
     length_penalty: float = option(1.0, "beam length normalisation: scores divided by length**alpha (0: none; "
-                                        f"at most {MAX_LENGTH_PENALTY:g})", min=0.0, max=MAX_LENGTH_PENALTY)
+                                        f"at most {MAX_LENGTH_PENALTY:g})", min=0.0, max=MAX_LENGTH_PENALTY,
+                                        group="advanced")
     max_decode_ratio: float = option(1.5, "decode at most ratio * source length + 10 tokens (at most "
-                                          f"{MAX_DECODE_RATIO:g})", gt=0.0, max=MAX_DECODE_RATIO)
-    val_beam: bool = option(False, "score validation with beam search instead of greedy (slower)")
+                                          f"{MAX_DECODE_RATIO:g})", gt=0.0, max=MAX_DECODE_RATIO, group="advanced")
+    val_beam: bool = option(False, "score validation with beam search instead of greedy (slower)", group="advanced")
 
     def validate(self) -> None:
         if self.source_lang == self.target_lang:
