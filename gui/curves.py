@@ -33,6 +33,7 @@ X_HEADROOM = 0.5   # a live x axis extends this fraction past the last point
 Y_HEADROOM = 0.25  # and its y axis this fraction of the span below the lowest value
 LEGEND_MARGIN = 60  # px of a plot's width a legend's swatch, padding and offset take
 REDRAW_MS = 66  # ~15 Hz: smooth enough to watch, and leaves the CPU to the training process
+VERDICT_LABEL_WIDTH = 200  # px: a verdict's label wraps rather than run past the plot's edge
 
 
 def nearest_point(xs: Sequence[float], ys: Sequence[float], x: float, y: float,
@@ -72,9 +73,13 @@ class CurvesWidget(QWidget):
         self._train_items: dict[tuple[str, str], tuple[pg.PlotDataItem, pg.PlotDataItem]] = {}  # raw, solid
         self._val_items: dict[str, pg.PlotDataItem] = {}  # one per run: only the chosen metric shows
         self._baselines: dict[tuple[str, str], tuple[float, pg.InfiniteLine]] = {}
+        self._verdicts: dict[str, list[tuple[int, pg.InfiniteLine]]] = {}  # run -> (epoch, line): set_verdicts
         self._drawn: dict[pg.PlotDataItem, tuple] = {}    # item -> run, name, x, y shown, y raw (hover)
         self._monitor = "loss"
         self._val_picked = False  # once the user picks a val metric, stop picking one for them
+        #: the right-hand plot offers every metric logged (train/* too), not only val/*: see set_any_metric
+        self.any_metric = False
+        self.val_label = QLabel("Validation:")
         self._dirty: set[tuple[str, str]] = set()
         self._dirty_all = False   # a control changed: every series must be redrawn
         self.redraws = 0          # redraws done so far (lets tests check the throttling)
@@ -101,7 +106,7 @@ class CurvesWidget(QWidget):
         # wraps onto a second row when narrow: side by side, these controls alone were 750 px wide
         bar = FlowLayout()
         for widgets in ((QLabel("Smoothing"), self.smooth_slider, self.smooth_label), (self.log_check,),
-                        (QLabel("x:"), self.x_combo), (QLabel("Validation:"), self.val_combo), exports):
+                        (QLabel("x:"), self.x_combo), (self.val_label, self.val_combo), exports):
             bar.addWidget(group(*widgets, parent=self))
             if widgets == (self.log_check,):
                 bar.addWidget(self.log_note)
@@ -169,8 +174,8 @@ class CurvesWidget(QWidget):
             series = names[name] = _Series()
             self._colour(run)
             self._t0.setdefault(run, float(wall))
-            if name.startswith("val/") and self.val_combo.findText(name) < 0:
-                self.val_combo.addItem(name)
+            if self._offered(name) and self.val_combo.findText(name) < 0:
+                self._offer(name)
                 self._pick_default_val()
         series.step.append(int(step))
         series.epoch.append(int(epoch))
@@ -258,6 +263,71 @@ class CurvesWidget(QWidget):
         self._baselines[(run, name)] = (float(value), line)
         self._update_baselines()
 
+    def set_verdicts(self, run: str, verdicts: Sequence[Mapping]) -> None:
+        """The run's verdicts (results.json's diagnostics.verdicts) as labelled vertical lines on the validation
+        plot, one per epoch that has any, at the point of that epoch in the x mode shown."""
+        from .verdict_text import colours, line_label
+
+        for _epoch, line in self._verdicts.pop(run, []):
+            self.val_plot.removeItem(line)
+        by_epoch: dict[int, list[Mapping]] = {}
+        for verdict in verdicts:
+            if isinstance(verdict.get("epoch"), int):
+                by_epoch.setdefault(verdict["epoch"], []).append(verdict)
+        lines = []
+        for i, (epoch, found) in enumerate(sorted(by_epoch.items())):
+            fill, text, edge = colours(str(found[0].get("code")))
+            # below the legend (top right), staggered so that the labels of near epochs do not overlap
+            # the label brings its own background and text colour: legible on a light and on a dark canvas
+            line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(edge, width=2, style=Qt.PenStyle.DashLine),
+                                   label=line_label(found).replace("{", "{{").replace("}", "}}"),
+                                   labelOpts={"position": 0.75 - 0.2 * (i % 3), "color": text, "fill": fill,
+                                              "border": edge, "anchors": [(0, 0), (0, 0)]})
+            line.label.setTextWidth(VERDICT_LABEL_WIDTH)
+            line.setToolTip("\n".join(str(v.get("message", "")) for v in found))
+            line.setZValue(5)
+            self.val_plot.addItem(line, ignoreBounds=True)
+            lines.append((epoch, line))
+        self._verdicts[run] = lines
+        self._update_verdicts()
+
+    def verdict_lines(self, run: str) -> list[pg.InfiniteLine]:
+        return [line for _epoch, line in self._verdicts.get(run, [])]
+
+    def _epoch_x(self, run: str, epoch: int) -> float | None:
+        """Where ``epoch`` ends on the x axis shown: its last point of the metric shown, else of any."""
+        if self.x_combo.currentText() == "epoch":
+            return float(epoch)
+        names = self._series.get(run, {})
+        shown = self.val_combo.currentText()
+        for name in [shown, *sorted(names)]:
+            series = names.get(name)
+            if series is None:
+                continue
+            hits = [i for i, e in enumerate(series.epoch) if e == epoch]
+            if hits:
+                return float(self._x(run, series)[hits[-1]])
+        return None
+
+    def _update_verdicts(self) -> None:
+        if not any(self._verdicts.values()):  # every redraw of a live run comes here: most have none
+            return
+        # the data's x span, not the view's: auto-range has not yet settled when a finished run is loaded
+        spans = [(float(xs[0]), float(xs[-1])) for item, (_run, _name, xs, _shown, _raw) in self._drawn.items()
+                 if item.getViewBox() is self.val_plot.vb and len(xs)]
+        (x0, x1) = (min(s[0] for s in spans), max(s[1] for s in spans)) if spans else self.val_plot.vb.viewRange()[0]
+        for run, lines in self._verdicts.items():
+            for epoch, line in lines:
+                x = self._epoch_x(run, epoch)
+                line.setVisible(x is not None)
+                if x is None:
+                    continue
+                line.setPos(x)
+                # the label on the side of the line with more room, so it stays inside the plot
+                right = (x - x0) < 0.5 * ((x1 - x0) or 1.0)
+                line.label.anchors = [(0, 0), (0, 0)] if right else [(1, 0), (1, 0)]
+                line.label.updatePosition()
+
     def remove_run(self, run: str) -> None:
         self._series.pop(run, None)
         self._t0.pop(run, None)
@@ -273,11 +343,13 @@ class CurvesWidget(QWidget):
             self._drawn.pop(item, None)
         for key in [key for key in self._baselines if key[0] == run]:
             self.val_plot.removeItem(self._baselines.pop(key)[1])
+        for _epoch, line in self._verdicts.pop(run, []):
+            self.val_plot.removeItem(line)
         self._place_anchor(shrink=True)
         self._show_hint()
 
     def clear(self) -> None:
-        for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines}:
+        for run in set(self._series) | set(self._colours) | {run for run, _ in self._baselines} | set(self._verdicts):
             self.remove_run(run)
         self._val_picked = False
         self.val_combo.clear()
@@ -307,6 +379,24 @@ class CurvesWidget(QWidget):
         if mode not in X_MODES:
             raise ValueError(f"x mode must be one of {X_MODES}, got {mode!r}")
         self.x_combo.setCurrentText(mode)
+
+    def set_any_metric(self, on: bool = True) -> None:
+        """Offer any logged metric (e.g. train/grad_norm, val/mae) for the right-hand plot, not only val/*."""
+        self.any_metric = on
+        self.val_label.setText("Metric:" if on else "Validation:")
+
+    def _offered(self, name: str) -> bool:
+        # train/loss is always on the left-hand plot
+        return name.startswith("val/") or (self.any_metric and name != "train/loss")
+
+    def _offer(self, name: str) -> None:
+        """Validation metrics first, in arrival order, then the others: the default pick is a val one."""
+        vals = sum(self.val_combo.itemText(i).startswith("val/") for i in range(self.val_combo.count()))
+        self.val_combo.insertItem(vals if name.startswith("val/") else self.val_combo.count(), name)
+
+    def shown_metric(self, run: str) -> pg.PlotDataItem | None:
+        """The item drawing the run's metric chosen for the right-hand plot (any metric), if drawn."""
+        return self._val_items.get(run)
 
     def set_val_metric(self, name: str) -> None:
         self._val_picked = True
@@ -376,12 +466,15 @@ class CurvesWidget(QWidget):
 
     def _sync_labels(self) -> None:
         self.smooth_label.setText(f"{self.smoothing:.2f}")
+        shown = self.val_combo.currentText()
+        self.val_plot.setTitle(shown if shown and not shown.startswith("val/") else "Validation")
         for plot in (self.train_plot, self.val_plot):
             plot.setLabel("bottom", X_LABELS[self.x_combo.currentText()])
 
     def _on_control_changed(self, *_) -> None:
         self._sync_labels()
         self._update_baselines()  # cheap, and a reference line should not lag behind the combo
+        self._update_verdicts()
         self._dirty_all = True
         if not self._timer.isActive():
             self._timer.start()
@@ -421,10 +514,11 @@ class CurvesWidget(QWidget):
             series = self._series[run][name]
             if name.startswith("train/"):
                 self._draw_train(run, name, series)
-            elif name == shown_val:
+            if name == shown_val and (not name.startswith("train/") or self.any_metric):
                 self._draw_val(run, series)
         self._place_anchor(shrink=full)
         self._update_baselines()
+        self._update_verdicts()
         self._update_log_note()
         for plot in (self.train_plot, self.val_plot):
             # settle auto-range and the view transform now: done in the paint itself (pyqtgraph's

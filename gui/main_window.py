@@ -8,9 +8,9 @@ import shlex
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMainWindow,
-                               QMessageBox, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSplitter,
+                               QMessageBox, QProgressBar, QPushButton, QScrollArea, QSplitter,
                                QTabWidget, QVBoxLayout, QWidget)
 
 from suite.config import NO_PRESET
@@ -21,15 +21,20 @@ from suite.runs import runs_root
 from .curves import CurvesWidget
 from .elided import ElidedLabel
 from .form import ConfigForm
+from .log_view import LogPane
 from .names import describe, ordered, own_name, part
 from .predict_panel import PredictPanel
 from .process import RunProcess, cli_command
+from .queue_view import QueueView, RunQueue
+from .results_view import ResultsView
 from .run_status import RunStatus
 from .runs_panel import RunsPanel
 from .sweeps_panel import SweepsPanel
+from .insight_view import InsightView
 from .wheel import guard_wheel
 
 STATUS_MS = 100
+RESULTS_HEIGHT = 300  # px the Results tab gets when a run's scores come up
 COLD_HINT = ("No run yet. Press Run (Ctrl+R) to train with the settings on the left: its training loss and "
              "validation metric are drawn here as it learns. Open a run in the Runs tab (Ctrl+2) to see its curves.")
 
@@ -46,7 +51,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings("rnn-suite", "desktop")
         self.tasks = {task.name: task for task in all_tasks()}
         self.process: RunProcess | None = None
-        self.queue: list[tuple[list[str], str]] = []  # (arguments, the run's name in the curves)
+        self.queue = RunQueue(self)  # (arguments, the run's name in the curves): what starts next, in order
+        self.run_log = None  # the current run's RunLog (log_view.py)
         self.run_label = ""
         self.status = RunStatus()  # the current run's; a new one for each run
         self._status_dirty = False
@@ -117,22 +123,25 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(QLabel("Command", self))
         left_layout.addLayout(command_row)
         left_layout.addLayout(buttons)
+        self.queue_view = QueueView(self.queue, self)
+        left_layout.addWidget(self.queue_view)
         left_layout.addWidget(self.compare_button)
 
         # --- right: watching and using runs -------------------------------------------------------
         self.curves = CurvesWidget(self)
         self.curves.set_hint(COLD_HINT)
-        self.log = QPlainTextEdit(self)
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(2000)
-        # the metrics table a run prints at its end is laid out in columns of spaces
-        self.log.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        self.log.setPlaceholderText("A run's output appears here: the command it runs, what it reads, its "
-                                    "metrics table at the end, and any error.")
-        training = QSplitter(Qt.Orientation.Vertical, self)
+        # below the curves: each run's log, and the results of the run that ended or was opened
+        self.log_pane = LogPane(lambda: self.workdir, self)
+        self.log_pane.said.connect(lambda text: self.state_label.setText(text))
+        self.log = self.log_pane.view  # the shown run's log
+        self.results_view = ResultsView(self)
+        self.lower_tabs = QTabWidget(self)
+        self.lower_tabs.addTab(self.log_pane, "Log")
+        self.lower_tabs.addTab(self.results_view, "Results")
+        self.training_split = training = QSplitter(Qt.Orientation.Vertical, self)
         training.addWidget(self.curves)
-        training.addWidget(self.log)
-        training.setSizes([520, 140])
+        training.addWidget(self.lower_tabs)
+        training.setSizes([500, 180])
         self.runs_panel = RunsPanel(lambda: Path(self.workdir) / runs_root(), self)
         self.runs_panel.open_run.connect(self.show_run)
         self.runs_panel.resume_run.connect(self.resume_run)
@@ -148,6 +157,10 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.runs_panel, "Runs")
         self.tabs.addTab(self.predict_panel, "Try it")
         self.tabs.addTab(self.sweeps_panel, "Sweeps")
+        # the runs selected in the Runs tab, looked inside (Ctrl+5: the shortcuts follow the tabs' count)
+        self.insight_view = InsightView(self.runs_panel.selected, self)
+        self.runs_panel.table.itemSelectionChanged.connect(self.insight_view.selection_changed)
+        self.tabs.addTab(self.insight_view, "Insight")
 
         split = QSplitter(Qt.Orientation.Horizontal, self)
         split.addWidget(left)
@@ -312,13 +325,19 @@ class MainWindow(QMainWindow):
         self.curves.clear()
         self.curves.set_hint("Starting the run: its curves appear with its first training step (the start-up "
                              "reads the data and imports the libraries first).")
-        self.log.clear()
+        # the run's own log, saved in its folder once the run names it (_log_folder)
+        self.run_log = self.log_pane.start(label, "$ " + shlex.join(cli_command(args)))
+        self.lower_tabs.setCurrentWidget(self.log_pane)
+        self.results_view.clear("The run is training: its results appear here when it ends.")
+        self.queue_view.forget_note()
+        self._killed_queue: list = []
         self.run_label = label
         task = self.tasks.get(args[1]) if args[:1] == ["--task"] and len(args) > 1 else None
         self.status = RunStatus(monitor=task.monitor if task is not None else "loss")
         self.curves.set_monitor(self.status.monitor)  # until the run's started event names its own
         self._status_dirty = False
         self._epochs_completed = None
+        self._verdicts: list[dict] = []  # the run's verdict events, drawn on its curves as they come
         self.metric_label.setText("")
         self.progress.setValue(0)
         self.process = RunProcess(args, cwd=self.workdir, parent=self)
@@ -326,7 +345,7 @@ class MainWindow(QMainWindow):
         self.process.log.connect(self._on_log)
         self._said = set()  # the child's own error lines, not to be repeated when it ends
         self.process.ended.connect(self._on_ended)
-        self.log.appendPlainText("$ " + shlex.join(cli_command(args)))
+        self.process.event.connect(self._log_folder)
         self.process.start()
         self._set_running(True)
         self.state_label.setText("starting…")
@@ -341,7 +360,11 @@ class MainWindow(QMainWindow):
 
     def kill_run(self) -> None:
         if self._is_running():
-            self.queue.clear()
+            self._killed_queue = self.queue.clear()  # Kill ends the evening's plan, not just this run
+            if self._killed_queue:
+                n = len(self._killed_queue)
+                self.queue_view.say(f"Kill also cancelled the {n} queued run{'s' if n > 1 else ''}: "
+                                    + ", ".join(label for _, label in self._killed_queue))
             self.process.kill()
 
     def _set_running(self, running: bool) -> None:
@@ -376,12 +399,24 @@ class MainWindow(QMainWindow):
             value = (baseline.get("val") or {}).get(status.monitor)
             if value is not None:
                 self.curves.set_baseline(self.run_label, f"val/{status.monitor}", value)
+            if not self._verdicts and event.get("run_dir"):  # the finished event does not carry them
+                from .insight_data import results_verdicts
+
+                self.curves.set_verdicts(self.run_label, results_verdicts(Path(event["run_dir"])))
+        elif kind == "verdict":  # judged as the run ends, before its finished event (or its error)
+            self._verdicts.append(event)
+            self.curves.set_verdicts(self.run_label, self._verdicts)
         self._status_dirty = True
 
     def _on_log(self, line: str) -> None:
         if line.startswith("error: "):
             self._said.add(line)
-        self.log.appendPlainText(line)
+        self.log_pane.add(self.run_log, line)
+
+    def _log_folder(self, event: dict) -> None:
+        """Once the run names its folder, its log is saved there too (the lines so far, then each new one)."""
+        if event.get("event") in ("started", "finished") and self.process is not None and self.process.run_dir:
+            self.log_pane.attach(self.run_log, self.process.run_dir)
 
     def refresh_status(self) -> None:
         """Show the run's progress, ETA and metric as they are now (the timer calls this at 10 Hz)."""
@@ -409,15 +444,20 @@ class MainWindow(QMainWindow):
         elif how == "crashed":
             self.state_label.setText(f"run {process.crash}; the log shows its last lines; Resume in the Runs tab "
                                      "continues it from its last checkpoint, if it saved one")
-            self.log.appendPlainText(f"error: the run {process.crash}" + (f" after: {process.error}"
-                                                                           if process.error else ""))
+            self.log_pane.add(self.run_log, f"error: the run {process.crash}" + (f" after: {process.error}"
+                                                                                  if process.error else ""))
         elif how in ("killed", "interrupted"):
-            self.state_label.setText(f"run {how}; its directory can be resumed from the Runs tab")
+            cancelled = len(self._killed_queue) if how == "killed" else 0
+            also = f"; the {cancelled} queued run{'s' if cancelled > 1 else ''} cancelled" if cancelled else ""
+            self.state_label.setText(f"run {how}{also}; its directory can be resumed from the Runs tab")
         else:
             message = process.error or f"the run exited with code {code}; see the log below"
             self.state_label.setText(f"run failed: {message}")
             if f"error: {message}" not in self._said:  # the child printed it already
-                self.log.appendPlainText(f"error: {message}")
+                self.log_pane.add(self.run_log, f"error: {message}")
+        self.log_pane.attach(self.run_log, process.run_dir)  # a run that failed before its started event
+        self.log_pane.ended(self.run_log, how)
+        self._show_results(process.run_dir, how)
         self.runs_panel.refresh()
         if self.queue:
             self._launch(*self.queue.pop(0))
@@ -446,14 +486,35 @@ class MainWindow(QMainWindow):
         self.curves.clear()
         self.curves.set_monitor(shown.monitor)
         self.curves.load_rows(name, rows)
-        self.curves.set_labels({name: own_name(name)})
+        self.curves.set_labels({name: summary.notes.name or own_name(name)})  # the name the user gave it wins
         if shown.baseline is not None:
             self.curves.set_baseline(name, f"val/{shown.monitor}", shown.baseline)
-        self.log.setPlainText("\n".join(shown.lines))
+        from .insight_data import verdicts_of
+
+        self.curves.set_verdicts(name, verdicts_of(summary.results))
+        self.log_pane.show_opened(run_dir, shown.lines)
+        self._show_results(run_dir, summary.status)
         self.state_label.setText(shown.status)
         self.metric_label.setText(shown.metric)
         self.progress.setValue(round(shown.fraction * 100))
         self.tabs.setCurrentIndex(0)
+
+    def _show_results(self, run_dir: str | None, how: str) -> None:
+        """The run's results in the Results tab, brought to the front for a run with scores; for one without,
+        the Log stays in front and Results says why there are none."""
+        if not run_dir:
+            ended = {"killed": "was killed", "interrupted": "was interrupted"}.get(how, how)
+            what = ("The Log tab says why; fix what it names and run again." if how in ("failed", "crashed")
+                    else "Nothing of it was kept; Run starts it again.")
+            self.results_view.clear(f"No results: the run {ended} before it made its run folder. {what}")
+            return
+        if self.results_view.load(run_dir, self.tasks) and how in ("finished", "stopped"):
+            self.lower_tabs.setCurrentWidget(self.results_view)
+            sizes = self.training_split.sizes()
+            if sizes[1] < RESULTS_HEIGHT <= sum(sizes) - RESULTS_HEIGHT:  # the scores need room; the curves keep theirs
+                self.training_split.setSizes([sum(sizes) - RESULTS_HEIGHT, RESULTS_HEIGHT])
+        else:
+            self.lower_tabs.setCurrentWidget(self.log_pane)
 
     def compare_cells(self) -> None:
         """RNN, LSTM and GRU at equal parameters, 3 seeds each, on the form's settings: in the Sweeps tab."""
@@ -468,6 +529,7 @@ class MainWindow(QMainWindow):
         self.runs_panel.refresh()
         for row, run in enumerate(self.runs_panel.runs):
             if run.path.resolve() == target:
+                self.runs_panel.clear_filters()  # a filter that hides the trial would show nothing
                 self.runs_panel.table.selectRow(row)
                 self.runs_panel.table.scrollTo(self.runs_panel.table.model().index(row, 0))
                 self.tabs.setCurrentWidget(self.runs_panel)
@@ -547,5 +609,6 @@ class MainWindow(QMainWindow):
         if self.export_process is not None and self.export_process.running():
             self.export_process.kill()  # an export is quick to run again; a half-written one is no use
         self.predict_panel.shutdown()  # a prediction still running would abort the process on exit
+        self.form.preview.shutdown()  # a data preview still reading is of no use once the window is gone
         self._save()
         event.accept()

@@ -54,6 +54,10 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--preset", metavar="NAME", help="a named set of the task's settings (e.g. seed); 'none' for the plain defaults")
     run.add_argument("--print-config", action="store_true", help="print the resolved configuration and exit")
     run.add_argument("--run-dir", metavar="DIR", help="where to write the run (default runs/<task>/<time>-<slug>)")
+    run.add_argument("--run-name", metavar="NAME", help="a name for the new run, kept in its folder's notes.json "
+                                                        "(the window's Runs tab shows and edits it)")
+    run.add_argument("--tag", metavar="TAG", action="append",
+                     help="a tag for the new run, kept in notes.json; repeat for several (--tag ett --tag long)")
     run.add_argument("--resume", metavar="RUN_DIR", help="continue a run from its last checkpoint")
     run.add_argument("--checkpoint", metavar="RUN",
                      help="a trained run's folder, or a checkpoint file alone (it carries its settings), "
@@ -281,17 +285,27 @@ def _main(argv: list[str], stream: EventStream) -> int:
         # the YAML's preset: key says which; where it came from goes beside it, not into a file made of it
         print(describe_preset(cfg, task.presets), file=sys.stderr)
         return 0
-    return _train(task, cfg, stream, out, run_dir=args.run_dir, listen=stream.to_stdout)
+    return _train(task, cfg, stream, out, run_dir=args.run_dir, listen=stream.to_stdout, notes=_run_notes(args))
+
+
+def _run_notes(args: argparse.Namespace):
+    """--run-name and --tag, checked before anything trains; None when neither is given."""
+    from .run_notes import RunNotes, check_name, check_tags
+
+    if args.run_name is None and not args.tag:
+        return None
+    return RunNotes(check_name(args.run_name or "", "--run-name"), check_tags(args.tag or [], "--tag"))
 
 
 #: what each way of using a run cannot be combined with (argparse names; a combination is refused, not ignored)
 _CONFLICTS = {
     "resume": ("checkpoint", "run_dir", "preset", "config", "print_config", "predict", "evaluate", "output",
-               "serve", "export", *SWEEP_FLAGS),
-    "checkpoint": ("run_dir", "preset", "config", "print_config", *SWEEP_FLAGS),
+               "serve", "export", "run_name", "tag", *SWEEP_FLAGS),
+    "checkpoint": ("run_dir", "preset", "config", "print_config", "run_name", "tag", *SWEEP_FLAGS),
 }
 #: a sweep's flags with the single-run flags they cannot go with (each trial has its own run folder)
-_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output", "serve", "export", "batch")
+_SWEEP_CONFLICTS = ("run_dir", "print_config", "predict", "evaluate", "output", "serve", "export", "batch", "run_name",
+                    "tag")
 #: the flags that belong to --serve alone
 SERVE_FLAGS = ("host", "port", "max_batch", "batch_wait_ms")
 
@@ -379,11 +393,12 @@ def _write_output(path: Path, write: Callable[[], Any]) -> Any:
 
 
 def _train(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run: Run | None = None,
-           run_dir: str | None = None, resume: bool = False, listen: bool = False) -> int:
+           run_dir: str | None = None, resume: bool = False, listen: bool = False, notes=None) -> int:
     _load_training_libraries()
     from .runner import run_training
 
-    run, results = run_training(task, cfg, stream, out, run=run, run_dir=run_dir, resume=resume, listen=listen)
+    run, results = run_training(task, cfg, stream, out, run=run, run_dir=run_dir, resume=resume, listen=listen,
+                                notes=notes)
     if results is None:
         return 0
     if results["status"] == "interrupted":

@@ -9,16 +9,18 @@ from typing import Any, TextIO
 
 from .config import RunConfig, describe_preset
 from .events import EventStream
+from .run_notes import RunNotes, write_notes
 from .runs import RUN_DIR_ENV, Run
 from .task import Task
 
 
 def run_training(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *, run: Run | None = None,
-                 run_dir: str | None = None, resume: bool = False,
-                 listen: bool = False) -> tuple[Run, dict[str, Any] | None]:
+                 run_dir: str | None = None, resume: bool = False, listen: bool = False,
+                 notes: RunNotes | None = None) -> tuple[Run, dict[str, Any] | None]:
     """Set up, train and test one run (or resume one); returns it with its results (None off rank zero).
 
-    Bad data or settings fail before a run folder exists; a failed setup removes only what it made."""
+    Bad data or settings fail before a run folder exists; a failed setup removes only what it made.
+    ``notes``: the new run's name and tags (--run-name, --tag), written into it once it is set up."""
     from .training import fit_and_test, is_rank_zero_process, prepare_fit
 
     datamodule = task.datamodule(cfg)
@@ -45,6 +47,8 @@ def run_training(task: Task, cfg: RunConfig, stream: EventStream, out: TextIO, *
         raise
     if rank_zero:
         os.environ[RUN_DIR_ENV] = str(run.path)  # DDP workers re-run this command; they must join this run
+        if notes is not None and new_run:
+            write_notes(run.path, notes)
         if resume:
             run.results_path.unlink(missing_ok=True)  # a resumed run is not finished until it says so again
         print(f"{'resuming' if resume else 'run'}: {run.path}", file=out, flush=True)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .atomic import write_json_atomic, write_text_atomic
 from .errors import UserError
+from .run_notes import NOTES_FILE, RunNotes, read_notes
 from .runfiles import read_events, read_metric_rows, read_results, read_run_config, reason
 
 RUNS_ENV = "RNN_SUITE_RUNS"
@@ -29,7 +30,8 @@ def runs_root() -> Path:
 
 #: what a run writes at its top level; a --run-dir that already holds any of these is refused, and only
 #: these (plus the outputs results.json lists) are ever removed from a run folder
-RUN_FILES = ("config.yaml", "events.jsonl", "metrics.csv", "diagnostics.jsonl", "results.json", "checkpoints", "logs")
+RUN_FILES = ("config.yaml", "events.jsonl", "metrics.csv", "diagnostics.jsonl", "results.json", "checkpoints", "logs",
+             NOTES_FILE, "window.log")  # window.log: the desktop window's copy of the run's output (gui/run_logs.py)
 LOCK_FILE = ".rnn-suite.lock"
 
 
@@ -248,6 +250,10 @@ class RunSummary:
     results: dict[str, Any] | None
     #: why the run cannot be used (status "damaged"), e.g. "results.json: not valid JSON (...)"
     damaged: str | None = None
+    #: the user's name, tags and notes for the run (suite/run_notes.py); empty when it has none
+    notes: RunNotes = field(default_factory=RunNotes)
+    #: why notes.json cannot be read, e.g. "notes.json: not valid JSON (...)"; the run itself is listed as usual
+    notes_damaged: str | None = None
 
 
 #: bytes of events.jsonl and metrics.csv checked when listing: enough to tell a foreign or binary file,
@@ -304,6 +310,11 @@ def summarise(run: Run) -> RunSummary:
         started = 0.0
     cfg: dict[str, Any] = {}
     results = None
+    notes, notes_damaged = RunNotes(), None
+    try:
+        notes = read_notes(run.path)
+    except UserError as exc:
+        notes_damaged = reason(exc, run.path)
     try:
         cfg = run.read_config()
         results = run.results()
@@ -314,5 +325,5 @@ def summarise(run: Run) -> RunSummary:
     except UserError as exc:
         # the task from the folder (runs/<task>/<run>, or a sweep's trial) when the config cannot say
         return RunSummary(run.path, cfg.get("task") or _task_of_folder(run.path), "damaged", started, cfg, results,
-                          damaged=reason(exc, run.path))
-    return RunSummary(run.path, cfg["task"], status, started, cfg, results)
+                          damaged=reason(exc, run.path), notes=notes, notes_damaged=notes_damaged)
+    return RunSummary(run.path, cfg["task"], status, started, cfg, results, notes=notes, notes_damaged=notes_damaged)

@@ -57,7 +57,7 @@ def test_project_declares_what_the_readme_promises():
     assert {"fastapi", "uvicorn"} <= {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in extras["serve"]}
     assert "fastapi" not in deps and "uvicorn" not in deps  # the core stays headless and server-free
     for extra, names in {"export": ("onnx", "onnxruntime"), "baselines": ("scikit-learn", "sklearn-crfsuite"),
-                         "insight": ("captum",)}.items():
+                         "insight": ("captum",), "audio": ("pyside6-addons",)}.items():
         declared = {re.split(r"[<>=!~ ;\[]", d)[0].lower() for d in extras[extra]}
         assert set(names) <= declared and not any(name in deps for name in names), (extra, names)
     # every extra but the test tools is in [all], and README's install table names each of them

@@ -17,7 +17,9 @@ def rows_by_name(window) -> dict[str, int]:
 
 
 def status_cell(window, row: int) -> str:
-    return window.runs_panel.table.item(row, 3).text()
+    from gui.runs_panel import STATUS_COLUMN
+
+    return window.runs_panel.table.item(row, STATUS_COLUMN).text()
 
 
 def click(window, qtbot, text: str) -> None:
@@ -39,8 +41,10 @@ def test_the_window_starts_and_lists_each_damaged_run(make_window, qtbot, tmp_pa
     rows = rows_by_name(window)
     assert set(rows) == {"good", "nan", *DAMAGES}
     assert status_cell(window, rows["good"]) == "finished"
-    assert window.runs_panel.table.item(rows["good"], 4).text() == "mse 0.2"
-    assert window.runs_panel.table.item(rows["nan"], 4).text() == "mse n/a"  # a score that was not finite
+    from gui.runs_panel import METRIC_COLUMN
+
+    assert window.runs_panel.table.item(rows["good"], METRIC_COLUMN).text() == "mse 0.2"
+    assert window.runs_panel.table.item(rows["nan"], METRIC_COLUMN).text() == "mse n/a"  # a score that was not finite
     for name, (_, _, starts, words) in DAMAGES.items():
         text = status_cell(window, rows[name])
         assert text.startswith(f"damaged: {starts}") and words in text, (name, text)

@@ -64,5 +64,7 @@ def test_the_log_and_the_metric_columns_are_monospace(make_window, tmp_path):
 
     assert monospace(window.log.font())  # the metrics table the run prints keeps its columns
     table = window.runs_panel.table
-    for col in (4, 5):  # test metric, baseline
+    from gui.runs_panel import METRIC_COLUMN
+
+    for col in (METRIC_COLUMN, METRIC_COLUMN + 1):  # test metric, baseline
         assert monospace(table.item(0, col).font())

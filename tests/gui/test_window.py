@@ -66,7 +66,9 @@ def test_two_epoch_run_shows_curves_and_results(make_window, qtbot, tmp_path, mo
     assert "best" in window.metric_label.text()
     window.runs_panel.refresh()
     assert window.runs_panel.table.rowCount() == 1
-    assert window.runs_panel.table.item(0, 3).text() == "finished"
+    from gui.runs_panel import STATUS_COLUMN
+
+    assert window.runs_panel.table.item(0, STATUS_COLUMN).text() == "finished"
 
     # the prediction panel answers for the trained run
     (run_dir,) = [p.parent for p in (tmp_path / "runs").glob("*/*/results.json")]
