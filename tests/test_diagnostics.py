@@ -381,6 +381,17 @@ def test_vanishing_gradients_and_gates_at_the_last_record():
     assert V.judge(calm, records(layers=healthy)) == []
 
 
+def test_a_vanishing_gradient_is_no_verdict_where_the_model_beats_the_baseline_anyway():
+    """The seed's cosine: its last steps predict it, so an LSTM that forgets the first step is right to."""
+    weak = {"net.backbone.l0": {"steps": 500, "gradient_ratio": 6e-31, "cell": "lstm", "gates": {}}}
+    learnt = epochs([0.5, 0.1, 0.05], [0.5, 0.1, 0.05])  # best val 0.05 against the baseline's 0.4
+    assert V.judge(learnt, records(layers=weak), baseline=0.4) == []
+    stuck = epochs([0.5, 0.4, 0.3], [0.45, 0.41, 0.39])  # hardly better than the baseline: the gradient matters
+    assert "vanishing_gradients" in codes(V.judge(stuck, records(layers=weak), baseline=0.4))
+    accuracy = epochs([0.6, 0.5, 0.4], [0.80, 0.88, 0.90])  # accuracy 0.90 against the majority's 0.5
+    assert V.judge(accuracy, records(layers=weak), mode="max", baseline=0.5) == []
+
+
 def test_the_summary_lines_name_each_verdict():
     lines = V.summary_lines({"file": FILE_NAME, "layers": {"net.backbone.l0": {"gradient_ratio": 2e-7}},
                              "clipping_rate": 0.25, "verdicts": [{"code": "lr_too_low", "epoch": 2, "message": "m"}]})

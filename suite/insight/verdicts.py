@@ -44,8 +44,12 @@ HIGH_UPDATE_RATIO = 1.0
 #: vanishing_gradients: at the last record, ||dL/dh_1|| is below this share of ||dL/dh_T|| on some layer
 #: (the first step's inputs get a thousandth of the gradient the last step's get: they hardly teach) ...
 VANISH_RATIO = 1e-3
-#: ... over at least this many steps (a short sequence's ratio says little about memory)
+#: ... over at least this many steps (a short sequence's ratio says little about memory) ...
 VANISH_MIN_STEPS = 10
+#: ... unless the best validation score already beats the baseline by this share of it: a series the last
+#: few steps predict (the seed's cosine: an LSTM's ratio 6e-31 at a tenth of the naive error) needs no
+#: gradient from the first step, and telling its user to change the model would be wrong
+VANISH_LEARNT_GAIN = 0.5
 #: exploding_gradients, without clipping: a step's gradient norm above this multiple of the median norm of
 #: the steps before it (a cliff in the loss surface: Pascanu et al. 2013), or a norm that is not finite
 EXPLODE_SPIKE = 100.0
@@ -275,7 +279,10 @@ def _last_layers(records) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     return None, {}
 
 
-def _vanishing(epochs, records, **_):
+def _vanishing(epochs, records, *, mode, baseline, **_):
+    best = _best(_validated(epochs), mode)
+    if best is not None and _finite(baseline) and _gain_over(best[1], baseline, mode) >= VANISH_LEARNT_GAIN:
+        return []
     record, layers = _last_layers(records)
     weak = [(name, info["gradient_ratio"], info.get("steps")) for name, info in layers.items()
             if _finite(info.get("gradient_ratio")) and (info.get("steps") or 0) >= VANISH_MIN_STEPS
