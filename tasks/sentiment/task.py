@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from .models import SentimentModule
 
 EXAMPLE = "A moving, beautifully acted film, although the ending felt a little rushed."
-PREDICT_BATCH = 256
+PREDICT_BATCH = 64
 
 
 class SentimentTask(Task):
@@ -50,7 +50,8 @@ class SentimentTask(Task):
     def model(self, cfg: RunConfig, datamodule: SentimentDataModule) -> SentimentModule:
         from .models import SentimentModule
 
-        return SentimentModule(cfg, datamodule.state, datamodule.vectors)
+        # the training split (absent when a trained run is loaded) is what the n-gram member is fitted on
+        return SentimentModule(cfg, datamodule.state, datamodule.vectors, datamodule.train_set)
 
     # --- the naive reference -----------------------------------------------------------------------
     def baseline(self, datamodule: SentimentDataModule) -> Baseline | None:
@@ -77,6 +78,9 @@ class SentimentTask(Task):
             "vocabulary_size": len(datamodule.state.vocab),
             "truncated_texts": dict(datamodule.truncated),
             **({"pretrained_vectors_found": datamodule.vectors_found} if datamodule.vectors is not None else {}),
+            # the NBSVM member's fit, where this process fitted it (n-gram features used, texts, seconds)
+            **({"ngram_member": model.ngrams.fitted} if getattr(model, "ngrams", None) is not None
+               and model.ngrams.fitted else {}),
         }
 
     def write_outputs(self, run_dir: Path, model: SentimentModule, datamodule: SentimentDataModule) -> list[str]:
@@ -109,7 +113,8 @@ class SentimentTask(Task):
         """Every text in one batched pass (``classify``, as a file of lines is); an input naming a file
         is answered as ``predict`` answers it, unless ``files=False`` (the server), where it is a text."""
         answers: list[Any] = [None] * len(inputs)
-        texts, where, slots = [], [], []
+        texts, tokens, where, slots = [], [], [], []
+        tokenize = model.preprocessor.tokens
         for i, raw in enumerate(inputs):
             if files:
                 path, _ = text_or_lines(raw, "text")  # (a file is read again by predict: rare on the CLI)
@@ -118,12 +123,14 @@ class SentimentTask(Task):
                     continue
             elif not raw.strip():
                 raise UserError("the text is empty")
-            elif not model.preprocessor.tokens(raw):
+            words = tokenize(raw)  # once: classify takes them as they are
+            if not words and not files:
                 raise UserError("the text has no words")
             texts.append(raw)
+            tokens.append(words)
             where.append("--predict")
             slots.append(i)
-        for i, answer in zip(slots, classify(model, texts, where) if texts else []):
+        for i, answer in zip(slots, classify(model, texts, where, tokens) if texts else []):
             answers[i] = answer
         return answers
 
@@ -183,39 +190,47 @@ def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> 
     return label_scores(y, torch.full_like(y, label), torch.full(y.shape, float(label)), num_classes)
 
 
-def classify(model: SentimentModule, texts: list[str], where: list[str]) -> list[dict[str, Any]]:
+def classify(model: SentimentModule, texts: list[str], where: list[str],
+             tokens: list[list[str]] | None = None) -> list[dict[str, Any]]:
+    """Label and probabilities per text, ``PREDICT_BATCH`` texts of about one length per forward pass.
+    ``tokens``: the texts' tokens where the caller has them already (each text is tokenised once)."""
+    import numpy as np
     import torch
 
-    from suite.data.text import pad_batch
-
     pre = model.preprocessor
-    vocab = pre.vocab
-    encoded = []
-    for text, place in zip(texts, where):
-        tokens = pre.tokens(text)
-        if not tokens:
+    if tokens is None:
+        tokens = [pre.tokens(text) for text in texts]
+    encoded = []  # (ids, tokens read, unknown words, whether cut)
+    for words, place in zip(tokens, where):
+        if not words:
             raise UserError(f"{place}: the text has no words")
-        ids, cut = pre.ids(tokens)
-        unknown = sum(1 for t in tokens if t not in vocab)
-        encoded.append((torch.tensor(ids or [vocab.unk_index]), len(tokens), unknown, cut))
-    model.eval()
-    probs = torch.empty(len(texts), len(model.classes))
+        ids, cut, unknown = pre.encode(words)
+        encoded.append((ids or [pre.vocab.unk_index], len(words), unknown, cut))
+    if model.training:  # eval() walks every submodule: not on each call of a server's hot loop
+        model.eval()
+    rows: list[list[float]] = [None] * len(texts)  # type: ignore[list-item]
+    # longest first, so that each batch holds texts of about one length and pads little
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i][0]))
-    with torch.no_grad():
+    with torch.inference_mode():
         for start in range(0, len(order), PREDICT_BATCH):
             chunk = order[start:start + PREDICT_BATCH]
-            ids, lengths = pad_batch([encoded[i][0] for i in chunk])
-            probs[chunk] = model.probabilities(model(ids.to(model.device), lengths)).float().cpu()
+            lengths = [len(encoded[i][0]) for i in chunk]
+            ids = np.zeros((len(chunk), lengths[0]), dtype=np.int64)  # lengths[0] is the longest
+            for row, i in enumerate(chunk):
+                ids[row, :lengths[row]] = encoded[i][0]
+            probs = model.probabilities(model(torch.from_numpy(ids).to(model.device),
+                                              torch.tensor(lengths, dtype=torch.int64)))
+            for i, p in zip(chunk, probs.float().cpu().tolist()):
+                rows[i] = p
+    classes = model.classes
     answers = []
-    for i, text in enumerate(texts):
-        _, n_tokens, unknown, cut = encoded[i]
-        p = probs[i].tolist()
+    for text, (_, n_tokens, unknown, cut), p in zip(texts, encoded, rows):
         best = max(range(len(p)), key=p.__getitem__)
         warning = None
         if cut:
             warning = (f"the text has {n_tokens} tokens; the model reads {pre.opts.max_length} "
                        f"({pre.opts.truncate.replace('_', '+')})")
-        answers.append({"text": text, "label": model.classes[best],
-                        "probabilities": {c: round(v, 4) for c, v in zip(model.classes, p)},
+        answers.append({"text": text, "label": classes[best],
+                        "probabilities": {c: round(v, 4) for c, v in zip(classes, p)},
                         "tokens": n_tokens, "unknown_words": unknown, "warning": warning})
     return answers
