@@ -138,7 +138,7 @@ class TrainingPlots(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.graphics = PageGraphics(self)
-        self.graphics.setMinimumHeight(420)
+        self.graphics.setMinimumHeight(560)  # three plots each tall enough for their curves and a legend row
         self.gates = self.graphics.addPlot(row=0, col=0, title="gates")
         self.clipping = self.graphics.addPlot(row=1, col=0, title="clipping")
         self.norm = self.graphics.addPlot(row=2, col=0, axisItems={"left": LogFriendlyAxis("left")})
@@ -149,7 +149,8 @@ class TrainingPlots(QWidget):
             # a see-through backing in the palette's colour: the legend may sit on the curves of a narrow plot
             backing = QApplication.palette().window().color()
             backing.setAlpha(200)
-            plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(backing))
+            legend = plot.addLegend(offset=(-10, 10), brush=pg.mkBrush(backing))
+            legend.setColumnCount(3)  # one row: stacked, the third name ran out of a short plot
             plot.getAxis("left").setWidth(48)
         for plot in (self.gates, self.clipping):
             plot.setYRange(0, 1, padding=0.05)

@@ -33,9 +33,17 @@ def shade(value: float, scale: float) -> str | None:
     return f"#{r:02x}{g:02x}{b:02x}"
 
 
+def text_on(background: str) -> str:
+    """Black or white, whichever reads better on ``background`` (the WCAG contrast ratio): black on the
+    darkest blue shade was hard to read."""
+    from .tag_colours import contrast
+
+    return "black" if contrast("#000000", background) >= contrast("#ffffff", background) else "white"
+
+
 def shaded_span(text: str, value: float, scale: float) -> str:
     colour = shade(value, scale)
-    style = f"background-color:{colour}; color:black; " if colour else ""
+    style = f"background-color:{colour}; color:{text_on(colour)}; " if colour else ""
     return f"<span style='{style}padding:2px' title='{value:+.4g}'>{html.escape(text)}</span>"
 
 

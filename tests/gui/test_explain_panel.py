@@ -215,3 +215,17 @@ def test_the_explanation_runs_in_the_prediction_job(qtbot, sentiment_model):
     scale = max(abs(v) for v in explanation["attributions"])
     assert shades_of(body.words.text()) == [(t, shade(v, scale)) for t, v in
                                             zip(explanation["tokens"], explanation["attributions"])]
+
+
+def test_every_shade_keeps_its_word_readable():
+    """The darkest blue under black text read poorly: each shade's text has a WCAG contrast of at least 4.5."""
+    from gui.panels.shading import shaded_span
+    from gui.panels.tag_colours import contrast
+
+    for value in np.linspace(-1.0, 1.0, 41):
+        span = shaded_span("word", float(value), 1.0)
+        found = re.search(r"background-color:(#[0-9a-f]{6}); color:(\w+);", span)
+        if found is None:
+            continue  # too faint to shade: the palette's own text colour
+        text = {"black": "#000000", "white": "#ffffff"}[found.group(2)]
+        assert contrast(found.group(1), text) >= 4.5, (value, found.groups())
