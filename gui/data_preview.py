@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from html import escape
 
 from PySide6.QtCore import QProcess, QProcessEnvironment, Qt, QTimer, Signal
@@ -110,6 +111,9 @@ class DataPreview(QWidget):
         self._buffer = b""
         self._errors: list[str] = []  # the worker's last standard-error lines, for a crash's message
         self._sent = 0  # the id of the request in flight (0: none)
+        #: set by the window: whether a training run is on. The worker's start (it imports torch) then
+        #: waits: on two cores it cost a just-started run a fifth of its throughput (bench/gui_latency.py)
+        self.training: Callable[[], bool] = lambda: False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -135,9 +139,14 @@ class DataPreview(QWidget):
         self._timer.start()
 
     def read_again(self) -> None:
-        """The last settings read anew: the file may have changed since."""
+        """The last settings read anew: the file may have changed since (or now, while a run trains)."""
         if self._last is not None and not self._sent:
             self._wanted = self._last
+            self._send(now=True)
+
+    def run_ended(self) -> None:
+        """A training run ended: a preview that waited for it is read."""
+        if self._wanted is not None and not self._timer.isActive():
             self._send()
 
     def hold(self, message: str) -> None:
@@ -151,10 +160,15 @@ class DataPreview(QWidget):
     def busy(self) -> bool:
         return self._timer.isActive() or bool(self._sent) or self._wanted is not None
 
-    def _send(self) -> None:
+    def _send(self, now: bool = False) -> None:
         if self._wanted is None:
             return
         if self._sent:  # one request at a time: the newest waits for the one being read
+            return
+        if self._worker is None and not now and self.training():
+            self.status.setText("the preview waits for the training run to end (Read again: read it now)")
+            self.status.show()
+            self.again.show()
             return
         args, cwd = self._wanted
         self._wanted = None

@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
             box.setMinimumContentsLength(16)
         self.form = ConfigForm(self)
         self.form.workdir = self.workdir
+        self.form.preview.training = self._is_running
         self.command = QLineEdit(self)
         self.command.setReadOnly(True)
         copy = QPushButton("Copy", self)
@@ -457,10 +458,14 @@ class MainWindow(QMainWindow):
                 self.log_pane.add(self.run_log, f"error: {message}")
         self.log_pane.attach(self.run_log, process.run_dir)  # a run that failed before its started event
         self.log_pane.ended(self.run_log, how)
-        self._show_results(process.run_dir, how)
-        self.runs_panel.refresh()
+        # the results panel, then the Runs table, each in its own turn of the event loop: done here with the
+        # end's other work and its repaint, a run's end stalled the window past 50 ms (bench/gui_latency.py)
+        QTimer.singleShot(0, lambda run_dir=process.run_dir: self._show_results(run_dir, how))
+        QTimer.singleShot(0, self.runs_panel.refresh)
         if self.queue:
             self._launch(*self.queue.pop(0))
+        else:
+            self.form.preview.run_ended()
 
     def show_run(self, run_dir: str) -> None:
         """The run in the Training tab: its curves with its own task's metric, its results as the log, and

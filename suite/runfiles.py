@@ -13,6 +13,7 @@ What is damage and what is not:
 
 from __future__ import annotations
 
+import copy
 import csv
 import json
 import os
@@ -29,7 +30,30 @@ METRICS_HEADER = ["time", "step", "epoch", "name", "value"]
 
 # --- config.yaml -------------------------------------------------------------------------------------------
 
+#: config.yaml files already read, by (path, inode, size, mtime): a run's config does not change once written,
+#: and the window's Runs tab re-lists every run after each run (the pure-Python YAML parser takes ~8 ms a file;
+#: the C one crashes on deep nesting, see saferead.py)
+_CONFIGS: dict[tuple, dict[str, Any]] = {}
+MAX_CACHED_CONFIGS = 4096
+
+
 def read_run_config(path: Path) -> dict[str, Any]:
+    try:
+        st = os.stat(path)
+        key = (os.path.abspath(path), st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        key = None  # the reader below names the problem
+    if key is not None and key in _CONFIGS:
+        return copy.deepcopy(_CONFIGS[key])
+    data = _read_run_config(path)
+    if key is not None:
+        if len(_CONFIGS) >= MAX_CACHED_CONFIGS:
+            _CONFIGS.clear()
+        _CONFIGS[key] = copy.deepcopy(data)
+    return data
+
+
+def _read_run_config(path: Path) -> dict[str, Any]:
     from .config import flatten  # the same structure check --config and --resume apply
 
     data = read_yaml_mapping(path, "run configuration", "a run configuration (a mapping with a 'task' key)",

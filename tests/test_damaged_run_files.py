@@ -181,3 +181,19 @@ def test_results_written_by_the_suite_pass_the_checks(in_tmp):
     results = good_results(best_checkpoint="checkpoints/best.ckpt", last_checkpoint=None, test_split="test",
                            outputs=["forecast.png"], report={"anything": [1, "x"]}, epochs_completed=1)
     check_results(json.loads(json.dumps(results)), "results.json")
+
+
+def test_a_run_config_read_again_comes_from_memory_until_the_file_changes(tmp_path):
+    """The Runs tab re-lists every run after each one ends: configs are parsed once, and a changed file anew."""
+    from suite import runfiles
+
+    path = tmp_path / "config.yaml"
+    path.write_text("task: forecast\ntrain:\n  lr: 0.01\n")
+    first = runfiles.read_run_config(path)
+    first["train"]["lr"] = 99  # a caller's change stays its own
+    assert runfiles.read_run_config(path)["train"]["lr"] == 0.01
+    path.write_text("task: forecast\ntrain:\n  lr: 0.003\n")
+    assert runfiles.read_run_config(path)["train"]["lr"] == 0.003
+    path.write_text("task: [")
+    with pytest.raises(UserError, match="not valid YAML"):
+        runfiles.read_run_config(path)

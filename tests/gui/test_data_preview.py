@@ -145,3 +145,38 @@ def test_a_hub_name_is_named_not_downloaded(monkeypatch, tmp_path):
     assert preview.kind == "hub" and not preview.rows
     assert preview.notes == ["Hugging Face dataset someone/reviews: previewed when a run loads it (not in the local "
                              "cache)"]
+
+
+def test_a_training_run_keeps_the_worker_from_starting_until_it_ends_or_read_again(data_window, qtbot, monkeypatch):
+    """The worker imports torch: started under a run, it took a fifth of that run's throughput on two cores."""
+    import gui.data_preview
+
+    started = []
+
+    class Worker:
+        def write(self, line):
+            pass
+
+    def start(self, cwd):
+        started.append(cwd)
+        self._worker = Worker()
+    monkeypatch.setattr(gui.data_preview.DataPreview, "_start_worker", start)
+    preview = data_window.form.preview
+    preview._end_worker()
+    preview._timer.stop()  # the form's own request, not this test's
+    training = [True]
+    preview.training = lambda: training[0]
+    preview._wanted = preview._last = (["--task", "forecast", "--data", "cosine"], str(data_window.workdir))
+    preview._send()
+    assert started == [] and "waits for the training run" in preview.status.text()
+    training[0] = False
+    preview.run_ended()
+    assert len(started) == 1  # the run ended: the waiting preview is read
+    started.clear()
+    preview._worker, preview._sent = None, 0
+    preview._deadline.stop()
+    training[0] = True
+    preview.read_again()  # asked for: read now, run or not
+    assert len(started) == 1
+    preview._worker, preview._sent = None, 0  # nothing real to end when the window closes
+    preview._deadline.stop()

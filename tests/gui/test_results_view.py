@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from PySide6.QtWidgets import QApplication
 from fake_process import FakeProcess
 from recorded_runs import METRICS_HEADER, metric_rows, seed_config, write_recorded
 
@@ -34,6 +35,7 @@ def finish(window, run_dir: Path, how: str = "finished") -> FakeProcess:
     proc.say("the run's own line")
     proc.emit("finished", run_dir=str(run_dir), status=how, epochs_completed=2, time=3.0)
     proc.end(0, how)
+    QApplication.processEvents()  # the results are shown in the event loop's next turn
     return proc
 
 
@@ -140,6 +142,7 @@ def test_runs_without_results_say_why_and_what_to_do(fake_window, tmp_path):
     proc = FakeProcess.made[-1]
     proc.emit("error", message="data.csv: not found")
     proc.end(2, "failed")
+    QApplication.processEvents()
     assert "before it made its run folder" in view.message.text() and view.message.isVisibleTo(view)
     assert window.lower_tabs.currentWidget() is window.log_pane  # its error is in the log
     # killed while training: results.json was never written
