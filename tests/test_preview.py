@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 
 from suite.preview import ANSWER, main, serve
 
@@ -12,7 +13,8 @@ def test_the_preview_says_rows_columns_used_and_splits_by_date(data_root, capsys
     assert main(["--task", "forecast", "--data", "forecast/air_passengers/AirPassengers.csv", "--data-root",
                  str(data_root), "--split", "0.7,0.1,0.2", "--rows", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == f"data: {data_root / 'forecast/air_passengers/AirPassengers.csv'}"
+    # the run's own path: canonical (a symlinked data root reads as where it points), as the run records it
+    assert out[0] == f"data: {(data_root / 'forecast/air_passengers/AirPassengers.csv').resolve()}"
     assert out[1] == "columns: Month (time), #Passengers (target)"
     assert out[3].split() == ["1949-01", "112"]
     assert out[-3:] == ["train: 101 rows (1949-01 to 1957-05; rows 1-101)",
@@ -23,7 +25,7 @@ def test_the_preview_says_rows_columns_used_and_splits_by_date(data_root, capsys
 def test_bad_input_is_one_line_and_exit_code_2(data_root, capsys):
     path = str(data_root / "forecast/air_passengers/AirPassengers.csv")
     assert main(["--task", "forecast", "--data", path, "--target", "passengers"]) == 2
-    assert capsys.readouterr().err == (f"error: {path}: unknown target column 'passengers'; the columns are: Month, "
+    assert capsys.readouterr().err == (f"error: {Path(path).resolve()}: unknown target column 'passengers'; the columns are: Month, "
                                        "#Passengers\n")
     assert main(["--task", "forecast", "--rows", "0"]) == 2
     assert capsys.readouterr().err == "error: --rows: expected a count of at least 1, got 0\n"

@@ -15,7 +15,7 @@ from gui.panels import LabelPanel, SeriesPanel, TagsPanel, TranslationPanel
 from gui.panels.shading import LOWERED, RAISED, shade
 
 CHECK = {"holds": True, "relative_error": 0.002, "sum": 0.4, "f_x": 0.9, "f_baseline": 0.5}
-SPAN = re.compile(r"<span style='(?:background-color:(#[0-9a-f]{6}); color:black; )?padding:2px' "
+SPAN = re.compile(r"<span style='(?:background-color:(#[0-9a-f]{6}); color:(?:black|white); )?padding:2px' "
                   r"title='[^']*'>([^<]*)</span>")
 
 
