@@ -460,7 +460,8 @@ class MainWindow(QMainWindow):
         self.log_pane.ended(self.run_log, how)
         # the results panel, then the Runs table, each in its own turn of the event loop: done here with the
         # end's other work and its repaint, a run's end stalled the window past 50 ms (bench/gui_latency.py)
-        QTimer.singleShot(0, lambda run_dir=process.run_dir: self._show_results(run_dir, how))
+        # (not once a queued run has started in its place: its pane says it is training)
+        QTimer.singleShot(0, lambda: self._show_results(process.run_dir, how) if self.process is process else None)
         QTimer.singleShot(0, self.runs_panel.refresh)
         if self.queue:
             self._launch(*self.queue.pop(0))

@@ -76,3 +76,19 @@ def test_a_resume_waits_in_the_queue_by_its_runs_name(fake_window, tmp_path):
     window.resume_run(str(tmp_path / "runs" / "forecast" / "20261201-145710-cosine-sequence-gru32-L500H1"))
     assert shown(window) == ["1. resume cosine-sequence-gru32-L500H1  ·  python -m suite --resume "
                              f"{tmp_path}/runs/forecast/20261201-145710-cosine-sequence-gru32-L500H1"]
+
+
+def test_the_next_queued_run_is_not_shown_with_the_last_ones_results(fake_window, tmp_path):
+    """The results are filled in the event loop's next turn; by then a queued run may have taken the pane."""
+    from PySide6.QtWidgets import QApplication
+
+    window = fake_window
+    window.start_run()
+    first = FakeProcess.made[-1]
+    queue_cells(window, "gru")
+    first.emit("finished", run_dir=str(tmp_path / "gone"), status="finished", epochs_completed=1, time=1.0)
+    first.end(0, "finished")
+    QApplication.processEvents()
+    assert FakeProcess.made[-1] is not first  # the queued run started
+    assert window.lower_tabs.currentWidget() is window.log_pane
+    assert "training" in window.results_view.message.text()
