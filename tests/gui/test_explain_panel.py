@@ -183,7 +183,10 @@ def sentiment_model(tmp_path):
         for i in range(60):
             writer.writerow([" ".join(rng.choices(filler, k=6)), i % 2])
     task = get_task("sentiment")
-    cfg = api.resolve("sentiment", data=str(tmp_path / "toy.csv"), hidden=4, embedding_dim=4, min_freq=1)
+    # the encoder alone (ngrams 0): explain credits the encoder's share of the answer (docs/tasks/sentiment.md), and
+    # beside a fitted n-gram member an untrained encoder's share is ~5e-5, too small for a relative completeness check
+    cfg = api.resolve("sentiment", data=str(tmp_path / "toy.csv"), hidden=4, embedding_dim=4, min_freq=1,
+                      ngrams=0)
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
     network = task.model(cfg, datamodule)
