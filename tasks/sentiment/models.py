@@ -120,10 +120,15 @@ class NgramLogits(nn.Module):
         first[:, 1:] = key[:, 1:] != key[:, :-1]
         return key.clamp(min=0), first & (key >= 0)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+    def terms(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, K, outputs)`` each n-gram's share of the logits (zero where it does not count) and the
+        ``(B, K)`` bucket it fell in: the logits are the shares summed over K plus the bias."""
         key, keep = self.hashed(ids)
-        terms = self.ratios[key] * self.weight[key]  # (B, K, outputs)
-        return (terms * keep.unsqueeze(-1).to(terms.dtype)).sum(dim=1) + self.bias
+        terms = self.ratios[key] * self.weight[key]
+        return terms * keep.unsqueeze(-1).to(terms.dtype), key
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.terms(ids)[0].sum(dim=1) + self.bias
 
     def features(self, texts: list[torch.Tensor], batch: int = 256) -> tuple[torch.Tensor, torch.Tensor]:
         """The (text, bucket) pairs of the texts' binary features: two ``(nnz,)`` int64 tensors."""
@@ -270,7 +275,10 @@ class SentimentModule(TaskModule):
     def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Logits: ``(B,)`` for two classes, ``(B, C)`` otherwise; with the n-gram member, the mean of the
         encoder's and the member's (the encoder trained on its own loss, the member fitted before: ``step``)."""
-        encoder, ngrams = self.members(ids, lengths)
+        return self.answer(*self.members(ids, lengths))
+
+    def answer(self, encoder: torch.Tensor, ngrams: torch.Tensor | None) -> torch.Tensor:
+        """The model's logits from its members' (``members``)."""
         return encoder if ngrams is None else (encoder + ngrams) / 2
 
     def loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -295,7 +303,7 @@ class SentimentModule(TaskModule):
     def step(self, batch, stage: str) -> torch.Tensor:
         ids, lengths, y, index = batch
         encoder, ngrams = self.members(ids, lengths)
-        logits = encoder if ngrams is None else (encoder + ngrams) / 2
+        logits = self.answer(encoder, ngrams)
         loss = self.loss(logits, y)  # what is logged: the answers' loss
         # The encoder learns on its own loss. Trained on the mean of the logits, the n-gram member fits the
         # training texts within an epoch and leaves the encoder no error to learn from (an IMDB slice of 6,400
