@@ -25,6 +25,12 @@ the cores do not inflate: the speed-up is taken from them. samples/s counts trai
 second of training (wall). ``--limit N`` trains on N reviews (and tests on N) for a quick
 look; ``--skip-default`` or ``--skip-seed`` run one half.
 
+After each default run, its best checkpoint is split into its members on the run's validation and test splits
+(``members_breakdown``): the encoder alone, the n-gram member alone, their mean, the mixing the run fitted on
+validation (log loss), and a convex weight chosen on validation accuracy from a grid. ``--members RUN_DIR``
+prints the same for a finished run folder (e.g. one of ``python main.py --task sentiment --run-dir RUN_DIR``)
+and trains nothing.
+
 The closing note gives, per seed, the default model's test accuracy beside the naive and the strong baseline
 of the same run, its fit time, epochs and seconds per epoch, and whether each target holds. The last line is
 one comparable figure set, e.g. ``seed_speedup=S seed_acc=A keras_acc=A default_acc_s0=A default_fit_s_s0=S``.
@@ -48,7 +54,7 @@ sys.path.insert(0, str(REPO))
 
 from suite.backbones import RecurrentBackbone, glorot_linear_  # noqa: E402
 from suite.config import BackboneConfig, build_run_config  # noqa: E402
-from suite.errors import exit_on_user_error  # noqa: E402
+from suite.errors import UserError, exit_on_user_error  # noqa: E402
 from suite.registry import get_task  # noqa: E402
 from suite.training import quiet_libraries, train_in_process  # noqa: E402
 
@@ -184,6 +190,67 @@ def default_note(seed: int, results: dict) -> str:
             f"{fit:7.0f} {epochs:6d} {fit / epochs:8.1f}  {'; '.join(verdicts)}")
 
 
+#: the grid of the accuracy-chosen mixing: w * encoder + (1 - w) * member
+GRID = [i / 20 for i in range(21)]
+
+
+@torch.no_grad()
+def member_logits(model, dataset, batch: int = 256) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The encoder's and the n-gram member's logits for every row of ``dataset`` (in its order), and the labels."""
+    from suite.data.text import pad_batch
+
+    model.eval()
+    order = sorted(range(len(dataset)), key=lambda i: len(dataset.ids[i]))  # little padding per batch
+    encoder, ngrams = torch.empty(len(dataset)), torch.empty(len(dataset))
+    for start in range(0, len(order), batch):
+        rows = order[start:start + batch]
+        ids, lengths = pad_batch([dataset.ids[i] for i in rows])
+        e, n = model.members(ids, lengths)
+        encoder[rows], ngrams[rows] = e.float(), n.float()
+    return encoder, ngrams, dataset.labels.long()
+
+
+def members_breakdown(model, dm) -> list[tuple[str, float, float]]:
+    """``(name, val acc, test acc)`` of the model's members and of ways to mix them (two classes, --ngrams on)."""
+    from tasks.sentiment.models import fit_mixing, mixed
+
+    val, test = member_logits(model, dm.val_set), member_logits(model, dm.test_set)
+
+    def acc(logits, y):
+        return float(((logits > 0).long() == y).float().mean())
+
+    def both(mix):
+        return acc(mix(*val[:2]), val[2]), acc(mix(*test[:2]), test[2])
+
+    grid = max(GRID, key=lambda w: (acc(w * val[0] + (1 - w) * val[1], val[2]), -abs(w - 0.5)))
+    refit = fit_mixing(*val)  # the run's own mixing, refitted on the whole validation split
+    saved = model.mixing.cpu()
+    return [("encoder alone", *both(lambda e, n: e)), ("n-gram member alone", *both(lambda e, n: n)),
+            ("mean (0.5, 0.5)", *both(lambda e, n: (e + n) / 2)),
+            (f"saved mixing {', '.join(f'{v:.3f}' for v in saved.tolist())}", *both(lambda e, n: mixed(saved, e, n))),
+            (f"log-loss refit {', '.join(f'{v:.3f}' for v in refit.tolist())}",
+             *both(lambda e, n: mixed(refit, e, n))),
+            (f"grid on val acc, w={grid:.2f}", *both(lambda e, n: grid * e + (1 - grid) * n))]
+
+
+def print_breakdown(title: str, breakdown: list[tuple[str, float, float]]) -> None:
+    print(f"{title:<44} {'val acc':>8} {'test acc':>8}")
+    for name, val, test in breakdown:
+        print(f"  {name:<42} {val:8.4f} {test:8.4f}", flush=True)
+
+
+def breakdown_of_run(run_dir: str, data_root: str | None) -> None:
+    from suite import api
+
+    predictor = api.load(run_dir, data_root=data_root)
+    model = predictor.model
+    if getattr(model, "ngrams", None) is None or not model.binary:
+        raise UserError(f"{run_dir}: --members needs a two-class run with the n-gram member (--ngrams 1-3)")
+    dm = TASK.datamodule(predictor.config)
+    dm.setup("fit")  # the run's seeded split and vocabulary, as training read them
+    print_breakdown(f"{run_dir} (seed {predictor.config.train.seed})", members_breakdown(model, dm))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", default="sentiment/imdb", help="a sentiment dataset (default: IMDB)")
@@ -194,7 +261,14 @@ def main() -> int:
     parser.add_argument("--skip-seed", action="store_true", help="only the default model")
     parser.add_argument("--skip-default", action="store_true", help="only the seed comparison")
     parser.add_argument("--seeds", default="0,1", help="the default model's seeds, comma-separated (default 0,1)")
+    parser.add_argument("--members", metavar="RUN_DIR", action="append", default=[],
+                        help="only split a finished default run into its members (repeatable); trains nothing")
     args = parser.parse_args()
+    if args.members:
+        quiet_libraries()
+        for run_dir in args.members:
+            breakdown_of_run(run_dir, args.data_root)
+        return 0
     try:
         seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     except ValueError:
@@ -240,6 +314,11 @@ def main() -> int:
             lines.append(line)
             print(line, flush=True)
             closing.append(default_note(seed, default))
+            from suite import api
+
+            model = api.load(work / f"default-{seed}").model
+            if getattr(model, "ngrams", None) is not None and model.binary:
+                print_breakdown(f"default, seed {seed}, its members", members_breakdown(model, dm))
             summary.update({f"default_acc_s{seed}": f"{test['acc']:.4f}",
                             f"default_fit_s_s{seed}": f"{default['fit_seconds']:.0f}"})
         if baseline is not None:

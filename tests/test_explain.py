@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from helpers import one_line_error
 from suite import api
@@ -120,6 +121,80 @@ def test_the_command_line_prints_the_words_and_the_completeness_line(sentiment_r
     saved = json.loads(target.read_text())
     assert saved["steps"] == 64 and saved["tokens"] == text.split() and saved["prediction"]["label"] == "positive"
     assert set(saved["completeness"]) >= {"sum", "f_x", "f_baseline", "relative_error", "holds"}
+    # the default model (the n-gram member on) is explained whole: both members' parts, per word and per n-gram
+    assert "encoder     n-grams" in out and "n-grams, the most influential first: 'splendid' +" in out
+    assert set(saved["parts"]) == {"encoder", "ngrams"} and len(saved["parts"]["ngrams"]) == len(saved["tokens"])
+    assert saved["ngram_terms"][0]["ngram"] == "splendid"
+
+
+def ngram_split(tokens: list[str], terms: list[dict]) -> np.ndarray:
+    """Each listed n-gram's attribution split equally among its occurrences in the text and their words,
+    recomputed from the words (what --explain documents)."""
+    per_word = np.zeros(len(tokens))
+    for term in terms:
+        gram = term["ngram"].split()
+        where = [i for i in range(len(tokens) - len(gram) + 1) if tokens[i:i + len(gram)] == gram]
+        assert len(where) == term["occurrences"], term
+        for i in where:
+            per_word[i:i + len(gram)] += term["attribution"] / (len(where) * len(gram))
+    return per_word
+
+
+def test_sentiment_the_whole_model_is_explained_beside_the_ngram_member(sentiment):
+    model = sentiment.model
+    assert model.ngrams is not None  # the default: the member on
+    text = "the plot was splendid and the music quite very splendid"
+    explanation = sentiment.explain(text)
+    tokens, totals = explanation["tokens"], np.asarray(explanation["attributions"])
+    encoder, ngrams = (np.asarray(explanation["parts"][k]) for k in ("encoder", "ngrams"))
+    assert np.allclose(totals, encoder + ngrams, rtol=1e-5, atol=1e-9)
+    check_completeness(explanation, [totals])  # over the whole output: f(x) - f(baseline) of the answer
+    # the baseline is what it says: zero embeddings and the member's bias alone
+    from suite.insight.attribution import output_replaced
+
+    ids = torch.tensor([model.preprocessor.ids(tokens)[0]])
+    with torch.no_grad(), output_replaced(model.embedding, torch.zeros(1, len(tokens), model.embedding.embedding_dim)):
+        enc, member = model.members(ids, torch.tensor([len(tokens)]))
+        empty = model.answer(enc.double(), model.ngrams.bias.double().reshape(member.shape))
+    label = model.classes.index(explanation["prediction"]["label"])
+    assert explanation["completeness"]["f_baseline"] == pytest.approx(float(model.probabilities(empty)[0, label]),
+                                                                      abs=1e-9)
+    assert "no n-grams" in explanation["baseline"]
+    # the member's share: non-zero, the sum of its n-grams', each split among its occurrences and words
+    terms = explanation["ngram_terms"]
+    assert terms[0]["ngram"] == "splendid" and terms[0]["occurrences"] == 2 and terms[0]["attribution"] > 0
+    assert ngrams.sum() == pytest.approx(sum(t["attribution"] for t in terms), rel=1e-4)
+    assert abs(ngrams.sum()) > 0.01 * abs(totals.sum())
+    assert np.allclose(ngrams, ngram_split(tokens, terms), rtol=1e-4, atol=1e-8)
+
+
+def test_sentiment_a_word_the_encoder_cannot_see_is_credited_by_the_ngram_member(sentiment_run):
+    """With 'splendid''s embedding zeroed, the encoder cannot tell it from the baseline: whatever it gets, the
+    n-gram member gave it."""
+    predictor = api.load(sentiment_run)  # its own copy: the embedding is changed below
+    model = predictor.model
+    with torch.no_grad():
+        model.embedding.weight[model.preprocessor.vocab.encode(["splendid"])[0]] = 0
+    explanation = predictor.explain("the plot was splendid and the music quite very")
+    check_completeness(explanation, [np.asarray(explanation["attributions"])])
+    at = explanation["tokens"].index("splendid")
+    assert explanation["parts"]["encoder"][at] == 0
+    assert explanation["attributions"][at] == explanation["parts"]["ngrams"][at] > 0
+    strongest = max(range(len(explanation["tokens"])), key=lambda i: abs(explanation["attributions"][i]))
+    assert strongest == at
+
+
+def test_sentiment_without_the_ngram_member_the_embeddings_are_the_whole_model(sentiment_run):
+    from tasks.sentiment.explain import BASELINE, render
+
+    task, model = untrained("sentiment", data=str(sentiment_run.parent / "toy.csv"), hidden=4, embedding_dim=4,
+                            min_freq=1, ngrams=0)
+    assert model.ngrams is None
+    explanation = task.explain(model, "the plot was splendid and the music quite very")
+    assert explanation["baseline"] == BASELINE and "parts" not in explanation and "ngram_terms" not in explanation
+    check_completeness(explanation, [np.asarray(explanation["attributions"])])
+    text = render(explanation)
+    assert "n-grams" not in text and "completeness holds" in text
 
 
 def test_explain_flags_are_refused_where_they_mean_nothing(sentiment_run, capsys):

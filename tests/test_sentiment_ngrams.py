@@ -1,7 +1,8 @@
 """The sentiment model's n-gram shortcut (NBSVM's features beside the encoder): its hashed n-grams against a
 plain Python enumeration, its naive Bayes ratios against numpy, padding and batch invariance, what the
-branch costs in parameters, and a trained run's answers after save and load; on full IMDB (slow), the
-default model's test accuracy."""
+branch costs in parameters, and a trained run's answers after save and load; the mixing of the two members'
+logits, fitted on validation (against scikit-learn, in a trained run, in the checkpoint, --predict and the
+exported graph); on full IMDB (slow), the default model's test accuracy."""
 
 from __future__ import annotations
 
@@ -10,11 +11,12 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from suite.config import build_run_config
 from suite.data.text import pad_batch
 from suite.registry import get_task
-from tasks.sentiment.models import NgramLogits
+from tasks.sentiment.models import NgramLogits, fit_mixing, mean_mixing, mixed
 
 TASK = get_task("sentiment")
 
@@ -158,7 +160,8 @@ def test_the_branch_costs_one_weight_per_bucket_and_output(data_root):
 
 @pytest.mark.realdata
 def test_training_moves_the_encoder_and_not_the_fitted_member(data_root):
-    """The encoder learns on its own loss; the answer is the mean of the two members' logits."""
+    """The encoder learns on its own loss; before any validation the answer is the mean of the two members'
+    logits."""
     cfg, dm = setup(data_root)
     model = TASK.model(cfg, dm)
     fitted = model.ngrams.weight.clone()
@@ -176,13 +179,22 @@ def test_training_moves_the_encoder_and_not_the_fitted_member(data_root):
         assert torch.allclose(model(ids, lengths), (encoder + ngrams) / 2)
 
 
-@pytest.mark.realdata
-def test_a_trained_run_predicts_the_same_after_save_and_load(tmp_path, data_root):
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, data_root):
+    """A run of one epoch on the rt_polarity slice that ``setup`` reads (the same split and vocabulary)."""
     from suite import api
 
-    run = tmp_path / "run"
+    run = tmp_path_factory.mktemp("sentiment-ngrams") / "run"
     api.train("sentiment", data=str(data_root / "sentiment" / "rt_polarity"), limit=300, max_epochs=1, hidden=8,
-              embedding_dim=8, ngram_buckets=5003, threads=1, run_dir=run)
+              embedding_dim=8, ngram_buckets=5003, threads=1, run_dir=run, strong_baseline=False)
+    return run
+
+
+@pytest.mark.realdata
+def test_a_trained_run_predicts_the_same_after_save_and_load(trained):
+    from suite import api
+
+    run = trained
     texts = ["a moving , beautifully acted film", "dull , lifeless and far too long", "zxqv blorft"]
     loaded = api.load(run)
     again = api.load(run / "checkpoints" / "best.ckpt")
@@ -214,6 +226,136 @@ def test_a_checkpoint_without_the_branch_loads_as_it_was(tmp_path, data_root):
     assert TASK.predict(restored, text) == TASK.predict(old, text)
 
 
+# --- the mixing of the two members, fitted on validation ---------------------------------------------
+
+def test_the_mixing_is_scikit_learns_logistic_regression_on_the_members_logits():
+    """The mixing minimises the mean log loss plus a whisper of L2 on the two weights: scikit-learn's L2
+    logistic regression on the two logits as features, at the C that is the same objective."""
+    from sklearn.linear_model import LogisticRegression
+
+    from tasks.sentiment.models import MIXING_L2
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 2, (400,), generator=g)
+    signal = (2 * y - 1).double()
+    encoder = 0.8 * signal + 1.5 * torch.randn(400, generator=g, dtype=torch.float64)
+    ngrams = 2.0 * signal + 1.0 * torch.randn(400, generator=g, dtype=torch.float64) + 0.7
+    got = fit_mixing(encoder, ngrams, y)
+    x = torch.stack([encoder, ngrams], dim=1).numpy()
+    want = LogisticRegression(C=1 / (2 * len(y) * MIXING_L2), tol=1e-12, max_iter=10_000).fit(x, y.numpy())
+    np.testing.assert_allclose(got[:2].numpy(), want.coef_[0], atol=1e-4)
+    np.testing.assert_allclose(float(got[2]), want.intercept_[0], atol=1e-4)
+    # more classes: one offset per class, and the better member weighs more
+    y3 = torch.randint(0, 3, (600,), generator=g)
+    onehot = F.one_hot(y3, 3).double()
+    good, noise = 3 * onehot + torch.randn(600, 3, generator=g), torch.randn(600, 3, generator=g)
+    three = fit_mixing(noise, good, y3)
+    assert three.shape == (5,) and three[1] > 1.0 and abs(float(three[0])) < 0.2
+
+
+def test_beside_a_useless_encoder_the_member_gets_the_weight_and_a_degenerate_set_keeps_the_mean():
+    g = torch.Generator().manual_seed(1)
+    y = torch.randint(0, 2, (2000,), generator=g)
+    useless = torch.randn(2000, generator=g)
+    member = 1.0 * (2 * y - 1) + 1.5 * torch.randn(2000, generator=g)
+    weights = fit_mixing(useless, member, y)
+    assert weights[1] > 0.5 and abs(float(weights[0])) < 0.1 * float(weights[1])
+    logits = mixed(weights, useless, member)
+    assert ((logits > 0).long() == y).float().mean() > ((useless + member > 0).long() == y).float().mean()
+    torch.testing.assert_close(fit_mixing(torch.tensor([float("nan")]), torch.tensor([1.0]), torch.tensor([1])),
+                               mean_mixing(1))
+
+
+@pytest.mark.realdata
+def test_the_mixing_is_fitted_on_the_validation_logits_and_scores_the_run(trained, data_root):
+    """The saved mixing is the fit on the best epoch's validation logits, the member (fitted on the training
+    split alone) given the weight its validation logits earn, and the run's validation accuracy is the mixed
+    logits' accuracy."""
+    from suite import api
+
+    cfg, dm = setup(data_root)
+    model = api.load(trained).model.eval()
+    ids, lengths, y, _ = dm.val_set.__getitems__(list(range(len(dm.val_set))))
+    with torch.no_grad():
+        encoder, ngrams = model.members(ids, lengths)
+        answer = model(ids, lengths)
+    torch.testing.assert_close(model.mixing, fit_mixing(encoder, ngrams, y), atol=1e-4, rtol=1e-4)
+    assert not torch.equal(model.mixing, mean_mixing(1))
+    torch.testing.assert_close(answer, mixed(model.mixing, encoder, ngrams))
+    results = json.loads((trained / "results.json").read_text())
+    assert results["metrics"]["val"]["acc"] == pytest.approx(float(((answer > 0).long() == y).float().mean()),
+                                                             abs=1e-6)
+    assert results["report"]["ngram_member"]["mixing"] == pytest.approx(model.mixing.tolist(), abs=1e-6)
+
+
+@pytest.mark.realdata
+def test_the_mixing_round_trips_and_an_old_checkpoint_answers_with_the_mean(trained, data_root):
+    from suite import api
+
+    cfg, dm = setup(data_root)
+    saved = torch.load(trained / "checkpoints" / "best.ckpt", weights_only=True)["state_dict"]
+    assert "mixing" in saved
+    fresh = TASK.model(cfg, dm).eval()
+    fresh.load_state_dict(saved)
+    torch.testing.assert_close(fresh.mixing, saved["mixing"])
+    ids, lengths, _, _ = dm.val_set.__getitems__([0, 1, 2])
+    old = TASK.model(cfg, dm).eval()
+    old.load_state_dict({k: v for k, v in saved.items() if k != "mixing"})  # written before the mixing
+    torch.testing.assert_close(old.mixing, mean_mixing(1))
+    with torch.no_grad():
+        encoder, ngrams = old.members(ids, lengths)
+        torch.testing.assert_close(old(ids, lengths), (encoder + ngrams) / 2)
+        torch.testing.assert_close(fresh(ids, lengths), api.load(trained).model.eval()(ids, lengths))
+
+
+@pytest.mark.realdata
+def test_predict_and_the_exported_graph_answer_with_the_mixing(trained, tmp_path, capsys):
+    import onnxruntime as ort
+
+    from export_helpers import export_in_process
+    from suite import api
+    from suite.data.text import pad_batch
+
+    model = api.load(trained).model.eval()
+    pre = model.preprocessor
+    texts = ["a moving , beautifully acted film", "dull , lifeless and far too long"]
+    ids, lengths = pad_batch([torch.tensor(pre.ids(pre.tokens(t))[0]) for t in texts])
+    with torch.no_grad():
+        want = model.probabilities(mixed(model.mixing, *model.members(ids, lengths)))
+        mean = model.probabilities(sum(model.members(ids, lengths)) / 2)
+    assert (want - mean).abs().max() > 1e-4  # the mixing moves the answers, so agreeing below means something
+    for row, text in enumerate(texts):
+        answer = TASK.predict(model, text)
+        assert answer["probabilities"][model.classes[1]] == pytest.approx(float(want[row, 1]), abs=1e-4)
+    export_in_process(capsys, trained, "onnx", tmp_path / "onnx")
+    session = ort.InferenceSession(str(tmp_path / "onnx" / "classifier.onnx"), providers=["CPUExecutionProvider"])
+    got = session.run(["probabilities"], {"ids": ids.numpy(), "lengths": lengths.numpy()})[0]
+    assert np.abs(got - want.numpy()).max() <= 1e-5
+
+
+@pytest.mark.realdata
+def test_under_ddp_every_rank_fits_on_all_ranks_rows(data_root):
+    """``gathered`` puts the ranks' rows together, however many each holds: the fake all_gather below is
+    what Lightning's returns for two ranks holding ``mine`` and ``theirs``."""
+    from types import SimpleNamespace
+
+    cfg, dm = setup(data_root)
+    model = TASK.model(cfg, dm)
+    mine, theirs = torch.arange(3.0), torch.arange(10.0, 15.0)
+
+    def all_gather(t):
+        if t.dtype == torch.long and t.numel() == 1:  # the row counts
+            return torch.tensor([[3], [5]])
+        other = torch.cat([theirs, theirs.new_zeros(len(t) - len(theirs))])
+        return torch.stack([t, other])
+
+    model._trainer = SimpleNamespace(world_size=2)
+    model.all_gather = all_gather
+    assert model.gathered(mine).tolist() == [0.0, 1.0, 2.0, 10.0, 11.0, 12.0, 13.0, 14.0]
+    model._trainer = SimpleNamespace(world_size=1)
+    assert model.gathered(mine) is mine
+
+
 def test_bad_ngram_options_are_one_line_exit_2(capsys):
     from suite.cli import main
 
@@ -226,17 +368,17 @@ def test_bad_ngram_options_are_one_line_exit_2(capsys):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-@pytest.mark.xfail(strict=True, reason="issue 20 is open: 0.9094 and 0.9076 measured (seeds 0, 1) against "
-                                       "nbsvm's 0.9084 and 0.9094 (docs/tasks/sentiment.md, Measured)")
-def test_default_model_beats_the_strong_baselines_on_imdb(tmp_path, data_root):
+@pytest.mark.parametrize("seed", [0, 1])  # the seeds measured (docs/tasks/sentiment.md, Measured)
+def test_default_model_beats_the_strong_baselines_on_imdb(tmp_path, data_root, seed):
     """Issue 20: the default model, trained from scratch on IMDB's training split, reaches test accuracy
-    >= 0.912 and is above the strong baseline fitted in the same run (tens of minutes on 2 CPU cores)."""
+    >= 0.912 and is above the strong baseline fitted in the same run (about 17-20 minutes each on 2 loaded
+    CPU cores: 0.9133 and 0.9121 measured against nbsvm's 0.9084 and 0.9094)."""
     from suite import api
 
     run = tmp_path / "imdb"
-    api.train("sentiment", data=str(data_root / "sentiment" / "imdb"), run_dir=run)
+    api.train("sentiment", data=str(data_root / "sentiment" / "imdb"), seed=seed, threads=1, run_dir=run)
     results = json.loads((run / "results.json").read_text())
     acc = results["metrics"]["test"]["acc"]
     strong = results["baseline"]["others"][results["baseline"]["strong"]]["test"]["acc"]
     assert acc >= 0.912 and acc > strong, (acc, strong)
-
+    assert results["fit_seconds"] <= 45 * 60, results["fit_seconds"]

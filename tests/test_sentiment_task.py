@@ -291,7 +291,7 @@ def test_cli_bad_data_is_one_line_exit_2(in_tmp, capsys):
 
 def test_trained_state_predicts_like_the_trained_model(tmp_path, data_root):
     """Vocabulary and classes restored from the datamodule state read text exactly as in training."""
-    cfg, dm = setup(data_root / "sentiment/rt_polarity", limit=300)
+    cfg, dm = setup(data_root / "sentiment/rt_polarity", limit=300, max_length=400)  # the default reads all
     model = TASK.model(cfg, dm).eval()
     restored_dm = TASK.datamodule(cfg)
     restored_dm.load_state_dict(json.loads(json.dumps(dm.state_dict())))

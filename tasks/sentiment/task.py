@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .models import SentimentModule
 
 EXAMPLE = "A moving, beautifully acted film, although the ending felt a little rushed."
+#: texts per forward pass (a batch job's --predict-batch default, the server's and the exported predictor's)
 PREDICT_BATCH = 64
 
 
@@ -78,9 +79,10 @@ class SentimentTask(Task):
             "vocabulary_size": len(datamodule.state.vocab),
             "truncated_texts": dict(datamodule.truncated),
             **({"pretrained_vectors_found": datamodule.vectors_found} if datamodule.vectors is not None else {}),
-            # the NBSVM member's fit, where this process fitted it (n-gram features used, texts, seconds)
-            **({"ngram_member": model.ngrams.fitted} if getattr(model, "ngrams", None) is not None
-               and model.ngrams.fitted else {}),
+            # the NBSVM member's fit, where this process fitted it (n-gram features used, texts, seconds), and
+            # the answer's a * encoder + b * member + c, fitted on validation
+            **({"ngram_member": {**model.ngrams.fitted, "mixing": [round(float(v), 6) for v in model.mixing]}}
+               if getattr(model, "ngrams", None) is not None and model.ngrams.fitted else {}),
         }
 
     def write_outputs(self, run_dir: Path, model: SentimentModule, datamodule: SentimentDataModule) -> list[str]:
@@ -109,9 +111,11 @@ class SentimentTask(Task):
         answers = classify(model, [text for _, text in lines], [f"{path}, line {n}" for n, _ in lines])
         return {"source": str(path), "classes": model.classes, "predictions": answers}
 
-    def predict_many(self, model: SentimentModule, inputs: list[str], *, files: bool = True) -> list[Any]:
+    def predict_many(self, model: SentimentModule, inputs: list[str], *, files: bool = True,
+                     batch_size: int | None = None) -> list[Any]:
         """Every text in one batched pass (``classify``, as a file of lines is); an input naming a file
-        is answered as ``predict`` answers it, unless ``files=False`` (the server), where it is a text."""
+        is answered as ``predict`` answers it, unless ``files=False`` (the server), where it is a text.
+        ``batch_size``: texts per forward pass (None: classify's default)."""
         answers: list[Any] = [None] * len(inputs)
         texts, tokens, where, slots = [], [], [], []
         tokenize = model.preprocessor.tokens
@@ -130,7 +134,7 @@ class SentimentTask(Task):
             tokens.append(words)
             where.append("--predict")
             slots.append(i)
-        for i, answer in zip(slots, classify(model, texts, where, tokens) if texts else []):
+        for i, answer in zip(slots, classify(model, texts, where, tokens, batch_size) if texts else []):
             answers[i] = answer
         return answers
 
@@ -191,9 +195,10 @@ def constant_scores(dataset: TextLabelDataset, label: int, num_classes: int) -> 
 
 
 def classify(model: SentimentModule, texts: list[str], where: list[str],
-             tokens: list[list[str]] | None = None) -> list[dict[str, Any]]:
-    """Label and probabilities per text, ``PREDICT_BATCH`` texts of about one length per forward pass.
-    ``tokens``: the texts' tokens where the caller has them already (each text is tokenised once)."""
+             tokens: list[list[str]] | None = None, batch_size: int | None = None) -> list[dict[str, Any]]:
+    """Label and probabilities per text, ``batch_size`` texts of about one length per forward pass (None:
+    ``PREDICT_BATCH``). ``tokens``: the texts' tokens where the caller has them already (each text is
+    tokenised once)."""
     import numpy as np
     import torch
 
@@ -211,15 +216,16 @@ def classify(model: SentimentModule, texts: list[str], where: list[str],
     rows: list[list[float]] = [None] * len(texts)  # type: ignore[list-item]
     # longest first, so that each batch holds texts of about one length and pads little
     order = sorted(range(len(texts)), key=lambda i: -len(encoded[i][0]))
+    size = batch_size or PREDICT_BATCH
     with torch.inference_mode():
-        for start in range(0, len(order), PREDICT_BATCH):
-            chunk = order[start:start + PREDICT_BATCH]
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
             lengths = [len(encoded[i][0]) for i in chunk]
             ids = np.zeros((len(chunk), lengths[0]), dtype=np.int64)  # lengths[0] is the longest
             for row, i in enumerate(chunk):
                 ids[row, :lengths[row]] = encoded[i][0]
-            probs = model.probabilities(model(torch.from_numpy(ids).to(model.device),
-                                              torch.tensor(lengths, dtype=torch.int64)))
+            batch = (torch.from_numpy(ids).to(model.device), torch.tensor(lengths, dtype=torch.int64))
+            probs = model.probabilities(model(*batch))
             for i, p in zip(chunk, probs.float().cpu().tolist()):
                 rows[i] = p
     classes = model.classes

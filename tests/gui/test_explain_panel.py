@@ -183,10 +183,10 @@ def sentiment_model(tmp_path):
         for i in range(60):
             writer.writerow([" ".join(rng.choices(filler, k=6)), i % 2])
     task = get_task("sentiment")
-    # the encoder alone (ngrams 0): explain credits the encoder's share of the answer (docs/tasks/sentiment.md), and
-    # beside a fitted n-gram member an untrained encoder's share is ~5e-5, too small for a relative completeness check
-    cfg = api.resolve("sentiment", data=str(tmp_path / "toy.csv"), hidden=4, embedding_dim=4, min_freq=1,
-                      ngrams=0)
+    # the default model, the n-gram member on: explain credits both members, the fitted member's share with the
+    # untrained encoder's (docs/tasks/sentiment.md)
+    cfg = api.resolve("sentiment", data=str(tmp_path / "toy.csv"), hidden=4, embedding_dim=4, min_freq=1)
+    assert cfg.options.ngrams > 0
     datamodule = task.datamodule(cfg)
     datamodule.setup("fit")
     network = task.model(cfg, datamodule)
@@ -214,7 +214,12 @@ def test_the_explanation_runs_in_the_prediction_job(qtbot, sentiment_model):
                     timeout=60_000)
     explanation = body.output["explanation"]
     assert explanation["prediction"]["label"] == body.output["label"]
-    assert explanation["completeness"]["holds"], explanation["completeness"]
+    check = explanation["completeness"]
+    assert check["holds"], check
+    # over the whole answer, the member's share included: the words shaded add up to the change of probability
+    difference = check["f_x"] - check["f_baseline"]
+    assert abs(sum(explanation["attributions"]) - difference) <= 0.01 * abs(difference), (check, explanation)
+    assert any(explanation["parts"]["ngrams"]) and any(explanation["parts"]["encoder"])  # both members credited
     scale = max(abs(v) for v in explanation["attributions"])
     assert shades_of(body.words.text()) == [(t, shade(v, scale)) for t, v in
                                             zip(explanation["tokens"], explanation["attributions"])]
