@@ -154,18 +154,19 @@ class Predictor:
     def predict_file(self, path: str | os.PathLike, output: str | os.PathLike | None = None, *,
                      input_column: str | None = None, id_column: str | None = None, on_error: str = "skip",
                      progress: bool | None = None, data_root: str | None = None,
-                     chunk_size: int | None = None) -> dict[str, Any]:
+                     chunk_size: int | None = None, predict_batch: int | None = None) -> dict[str, Any]:
         """What ``--predict FILE --batch --output OUTPUT`` does: every input of ``path`` (one per line of a
         .txt/.jsonl, or a .csv/.tsv/.parquet/.json table's rows) answered into ``output`` (.jsonl or .csv;
         None: JSON lines on standard output). Bad lines are warned about on standard error and written as
         error records (``on_error="skip"``), or raise UserError at the first (``"fail"``, the answers before
-        it written). ``progress``: a bar on standard error (None: when it is a terminal). Returns the counts
+        it written). ``progress``: a bar on standard error (None: when it is a terminal). ``predict_batch``:
+        inputs per forward pass (``--predict-batch``; None: the task's default). Returns the counts
         (``inputs``, ``answered``, ``errors``, ``seconds``, ...)."""
         from .batch_predict import CHUNK, BatchJob
 
         job = BatchJob.prepare(self.task, os.fspath(path), output, config=self.config.to_dict(),
                                input_column=input_column, id_column=id_column, on_error=on_error,
-                               data_root=data_root)
+                               data_root=data_root, predict_batch=predict_batch)
         return job.run(self._trained.model, progress=progress, chunk_size=chunk_size or CHUNK).to_dict()
 
     def explain(self, raw_input: str, *, steps: int | None = None, horizon: str | int | None = None

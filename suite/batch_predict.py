@@ -30,8 +30,8 @@ if TYPE_CHECKING:
     from .task import Task
 
 #: inputs read, answered and written at once. Not a model batch size: sentiment and tagging split a chunk
-#: into their own batches (64 texts each). A chunk is sorted by length first, so the more it holds, the
-#: less padding those batches compute; a failed chunk is halved until the bad inputs are found.
+#: into their own batches (--predict-batch; 64 by default). A chunk is sorted by length first, so those
+#: batches pad little; a failed chunk is halved until the bad inputs are found.
 CHUNK = 1024
 ON_ERROR = ("skip", "fail")
 DEFAULT_ON_ERROR = "skip"
@@ -41,7 +41,19 @@ MAX_WARNINGS = 100
 LOG_EVERY_S = 60.0
 TEXT_KINDS = ("text", "tokens", "text_pair")
 #: the batch flags (argparse names) that mean nothing without --batch
-BATCH_ONLY = ("input_column", "id_column", "on_error")
+BATCH_ONLY = ("input_column", "id_column", "on_error", "predict_batch")
+#: --predict-batch at most: a forward pass of more texts only costs memory (sentiment: ~1 KB per text and step)
+MAX_PREDICT_BATCH = 1 << 16
+
+
+def check_predict_batch(value: Any, name: str = "--predict-batch") -> int | None:
+    """The model batch size asked for (None: the task's own default), or a one-line error."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_PREDICT_BATCH:
+        raise UserError(f"{name}: expected a whole number of inputs per forward pass from 1 to {MAX_PREDICT_BATCH:,}, "
+                        f"got {value!r}")
+    return value
 
 
 def check_flags(args: Any) -> None:
@@ -72,6 +84,7 @@ def check_flags(args: Any) -> None:
         raise UserError("--batch with --events stdout needs --output FILE (standard output carries the events)")
     if getattr(args, "on_error", None) not in (None, *ON_ERROR):
         raise UserError(f"--on-error: expected skip or fail, got {args.on_error!r}")
+    check_predict_batch(getattr(args, "predict_batch", None))
 
 
 @dataclass
@@ -131,17 +144,21 @@ class BatchJob:
     output: Path | None
     format: str
     on_error: str = DEFAULT_ON_ERROR
+    #: inputs per forward pass, for a task whose predict_many takes ``batch_size`` (None: the task's default)
+    predict_batch: int | None = None
     warnings: int = field(default=0, init=False)
 
     @classmethod
     def prepare(cls, task: Task, path: str, output: str | Path | None = None, *, config: dict[str, Any] | None = None,
                 input_column: str | None = None, id_column: str | None = None, on_error: str | None = None,
-                data_root: str | None = None) -> BatchJob:
-        """``config``: the trained run's settings (its text column is tried for a table's inputs)."""
+                data_root: str | None = None, predict_batch: int | None = None) -> BatchJob:
+        """``config``: the trained run's settings (its text column is tried for a table's inputs).
+        ``predict_batch``: inputs per forward pass (None: the task's own default)."""
         from .batch_inputs import BatchSource
         from .batch_output import output_format
         from .config import resolve_data_path
 
+        predict_batch = check_predict_batch(predict_batch, "predict_batch")
         on_error = on_error or DEFAULT_ON_ERROR
         if on_error not in ON_ERROR:
             raise UserError(f"on_error: expected skip or fail, got {on_error!r}")
@@ -163,7 +180,11 @@ class BatchJob:
                                   preferred=preferred, structured=task.input_kind not in TEXT_KINDS)
         if out is not None and _same_file(out, resolved):
             raise UserError(f"{out}: --output is the input file itself; give another name")
-        return cls(task, source, out, fmt, on_error)
+        job = cls(task, source, out, fmt, on_error, predict_batch)
+        if predict_batch is not None and not job.takes_batch_size:
+            raise UserError(f"--predict-batch: task '{task.name}' sets its own forward passes (only a task whose "
+                            f"predict_many takes batch_size, such as sentiment, has this setting)")
+        return job
 
     @property
     def text_only(self) -> bool:
@@ -182,7 +203,8 @@ class BatchJob:
         bar = _Progress(self.source, log, progress)
         start = time.perf_counter()
         try:
-            for chunk in _chunks(self.source, max(1, chunk_size)):
+            # a chunk holds at least one forward pass: the inputs it holds are what gets sorted by length
+            for chunk in _chunks(self.source, max(1, chunk_size, self.predict_batch or 1)):
                 self._answer(model, chunk, sink, summary, bar)
                 sink.flush()
                 bar.update(chunk[-1].position)
@@ -298,12 +320,20 @@ class BatchJob:
 
         return type(self.task).predict_many is not Task.predict_many
 
+    @property
+    def takes_batch_size(self) -> bool:
+        """Whether the task's predict_many takes ``batch_size`` (its own batches; sentiment's does)."""
+        import inspect
+
+        return "batch_size" in inspect.signature(self.task.predict_many).parameters
+
     def _call(self, model: Any, inputs: list[str]) -> list[Any]:
         import torch
 
+        options = {"batch_size": self.predict_batch} if self.predict_batch and self.takes_batch_size else {}
         try:
             with torch.inference_mode():
-                answers = list(self.task.predict_many(model, inputs, files=not self.text_only))
+                answers = list(self.task.predict_many(model, inputs, files=not self.text_only, **options))
         except NotImplementedError:
             raise _Whole(UserError(f"task '{self.task.name}' does not answer predictions")) from None
         if len(answers) != len(inputs):

@@ -85,6 +85,9 @@ def base_parser(add_help: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--on-error", choices=("skip", "fail"),
                      help="--batch: a bad input is reported and written as an error record (skip, the default) "
                           "or stops the run with exit code 2, the answers before it kept (fail)")
+    run.add_argument("--predict-batch", metavar="N", type=int,
+                     help="--batch: inputs per forward pass, for a task with batched passes (default: the task's; "
+                          "sentiment's 64)")
     run.add_argument("--serve", action="store_true",
                      help="with --checkpoint RUN: answer predictions over HTTP (POST /predict, GET /health, /info, "
                           "/docs), micro-batching concurrent requests; needs the serve extra")
@@ -449,7 +452,8 @@ def _use_trained(task: Task, source: Run | Path, saved: dict[str, Any], explicit
         from .batch_predict import BatchJob
 
         batch = BatchJob.prepare(task, args.predict, output_path, config=saved, input_column=args.input_column,
-                                 id_column=args.id_column, on_error=args.on_error, data_root=data_root)
+                                 id_column=args.id_column, on_error=args.on_error, data_root=data_root,
+                                 predict_batch=args.predict_batch)
     if args.explain:  # the task's support and Captum are checked before a model is loaded
         from .insight.command import check_task
 

@@ -47,7 +47,7 @@ def runs(tmp_path_factory):
     tiny = {"max_epochs": 1, "threads": 1, "num_workers": 0}
     made = {
         "sentiment": api.train("sentiment", data=str(where / "reviews.csv"), hidden=8, embedding_dim=8, min_freq=1,
-                               run_dir=where / "sentiment", **tiny),
+                               max_length=400, run_dir=where / "sentiment", **tiny),  # 450 words are cut
         "tagging": api.train("tagging", data=str(where / "train.conll"), format="conll", hidden=8, word_dim=8,
                              char_features=4, run_dir=where / "tagging", **tiny),
         "forecast": api.train("forecast", data="cosine", hidden=4, lookback=16, horizon=4, model="sequence",
@@ -412,6 +412,9 @@ def test_misuse_is_one_line(runs, tmp_path, capsys):
     }
     for args, expected in cases.items():
         assert expected in one_line_error(capsys, "--checkpoint", run, *args), args
+    # a task without passes of its own to size refuses it rather than ignoring it
+    assert "--predict-batch: task 'tagging' sets its own forward passes" in one_line_error(
+        capsys, "--checkpoint", str(runs["tagging"]), "--predict", str(source), "--batch", "--predict-batch", "8")
     write(tmp_path / "blank.txt", "\n  \n")
     assert one_line_error(capsys, "--checkpoint", run, "--predict", str(tmp_path / "blank.txt"), "--batch",
                           "--output", str(tmp_path / "o.jsonl")).endswith("blank.txt: no inputs in it (only blank lines)")
@@ -476,3 +479,60 @@ def test_a_trained_run_takes_threads_anew_but_no_other_training_setting(runs, tm
     assert code == 0 and lines_of(tmp_path / "one.jsonl") == lines_of(tmp_path / "default.jsonl")
     refused = one_line_error(capsys, "--checkpoint", str(runs["sentiment"]), "--predict", "fine", "--lr", "0.5")
     assert "model settings cannot change (not train.lr)" in refused
+
+
+# --- --predict-batch -----------------------------------------------------------------------------------------
+def test_predict_batch_sets_the_forward_passes_of_a_batch_job(runs, models, tmp_path, capsys, monkeypatch):
+    from tasks.sentiment import task as sentiment
+
+    texts = [GOOD[i % 6] if i % 3 else BAD[i % 6] + " , really" for i in range(40)]
+    source = write(tmp_path / "in.txt", "\n".join(texts) + "\n")
+    alone = [models["sentiment"].predict(t) for t in texts]
+    sizes = []
+    classify = sentiment.classify
+    monkeypatch.setattr(sentiment, "classify", lambda *a: sizes.append(a[4]) or classify(*a))
+    code, _, _ = cli(capsys, "--checkpoint", str(runs["sentiment"]), "--predict", str(source), "--batch",
+                     "--predict-batch", "16", "--output", str(tmp_path / "out.jsonl"))
+    assert code == 0 and sizes == [16]
+    answers = lines_of(tmp_path / "out.jsonl")
+    assert [a["line"] for a in answers] == list(range(1, 41))
+    assert same([a["prediction"] for a in answers], alone)
+    sizes.clear()
+    summary = models["sentiment"].predict_file(source, tmp_path / "api.jsonl", progress=False, predict_batch=3)
+    assert summary["answered"] == 40 and sizes == [3]
+    sizes.clear()
+    models["sentiment"].predict_file(source, tmp_path / "default.jsonl", progress=False)
+    assert sizes == [None]  # the task's own default (PREDICT_BATCH)
+
+
+def test_predict_batch_misuse_is_one_line(runs, models, tmp_path, capsys):
+    from suite.errors import UserError
+
+    run = str(runs["sentiment"])
+    source = write(tmp_path / "in.txt", GOOD[0] + "\n")
+    cases = {
+        ("--predict", str(source), "--batch", "--predict-batch", "0"):
+            "--predict-batch: expected a whole number of inputs per forward pass from 1 to 65,536, got 0",
+        ("--predict", str(source), "--batch", "--predict-batch", "100000"): "from 1 to 65,536, got 100000",
+        ("--predict", str(source), "--batch", "--predict-batch", "many"): "--predict-batch: invalid int value",
+        ("--predict", str(source), "--predict-batch", "64"): "--predict-batch belongs to batch prediction: add --batch",
+    }
+    for args, expected in cases.items():
+        assert expected in one_line_error(capsys, "--checkpoint", run, *args), args
+    # a task without passes of its own to size refuses it rather than ignoring it
+    assert "--predict-batch: task 'tagging' sets its own forward passes" in one_line_error(
+        capsys, "--checkpoint", str(runs["tagging"]), "--predict", str(source), "--batch", "--predict-batch", "8")
+    for bad in (0, -3, 2.5, "64", True):
+        with pytest.raises(UserError, match="predict_batch: expected a whole number"):
+            models["sentiment"].predict_file(source, tmp_path / "o.jsonl", predict_batch=bad)
+
+
+def test_the_tokenizer_reads_what_normalised_text_holds():
+    """tokenize() skips normalise()'s whitespace collapse (no token holds whitespace): the same tokens."""
+    from suite.data.text import _TOKEN, normalise, tokenize
+
+    texts = ["  A  film,\tit's\n\nwell-made<br /><br/>ENDING&nbsp;felt 1,000.5 rushed\u00a0\u2009 .  ",
+             "<a<br>> <i>Caf\u0065\u0301</i>\r\n&#10;don\u2019t&amp;\u3000stop", "\u0130stanbul  \u212b", " \t\n", ""]
+    for text in texts:
+        for lowercase in (True, False):
+            assert tokenize(text, lowercase) == _TOKEN.findall(normalise(text, lowercase)), (text, lowercase)

@@ -46,7 +46,11 @@ def normalise(text: str, lowercase: bool = False) -> str:
 
 def tokenize(text: str, lowercase: bool = False) -> list[str]:
     """Word-level tokens of ``normalise(text)``."""
-    return _TOKEN.findall(normalise(text, lowercase))
+    # normalise() without collapsing whitespace: no token holds whitespace, so the tokens are the same, and the
+    # collapse was a third of tokenising an IMDB review (0.03 of 0.09 ms; a batch job tokenises every input)
+    text = _TAG.sub(" ", _BREAK.sub(" ", text))
+    text = unicodedata.normalize("NFC", html.unescape(text))
+    return _TOKEN.findall(text.lower() if lowercase else text)
 
 
 class Vocabulary:
