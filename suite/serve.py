@@ -153,7 +153,7 @@ def serve(trained, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, max_ba
 
         batcher.start()
         try:
-            stopped_by = server.run(app, sock, started)
+            stopped_by = server.run(app, sock, started, batcher)
         finally:
             batcher.stop()
     finally:

@@ -346,3 +346,35 @@ def test_predict_in_front_of_fastapi_answers_as_the_documented_route():
     assert [status for status, _, _ in front[:-1]] == [200, 200, 422, 400, 400, 415, 413, 422, 400]
     assert front[0][2] == 4 and front[1][2] == [1, 2] and front[-1] == "ok"
     assert front[2][2] == {"error": "the text is bad"}
+
+
+class _Lengths:
+    """A task stub: each input answered with its length."""
+
+    name = "lengths"
+
+    def predict_many(self, model, inputs, *, files=True):
+        return [len(x) for x in inputs]
+
+
+@pytest.mark.parametrize("peers, waits", [(3, False), (4, True), (None, True)])
+def test_the_batch_wait_ends_once_every_open_connection_has_its_request_in(peers, waits):
+    """Three requests and a long wait: with three connections open the batch goes at once (no fourth request
+    can come); with a fourth connection, or the count unknown, it waits in full. One batch either way."""
+    import torch  # noqa: F401 - imported by the worker's first call: not to be timed as waiting
+
+    from suite.serving.batcher import Batcher
+
+    wait = 0.6
+    batcher = Batcher(_Lengths(), None, max_batch=32, wait_ms=wait * 1000,
+                      peers=None if peers is None else (lambda: peers))
+    batcher.start()
+    try:
+        start = time.monotonic()
+        futures = [batcher.submit([text]) for text in ("a", "bb", "ccc")]
+        assert [f.result(timeout=30) for f in futures] == [[1], [2], [3]]
+        took = time.monotonic() - start
+    finally:
+        batcher.stop()
+    assert batcher.batches == 1 and batcher.largest == 3
+    assert (took >= wait) if waits else (took < wait / 2), took

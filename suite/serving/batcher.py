@@ -6,6 +6,11 @@ worker takes the first, waits at most ``wait_ms`` for more (or until ``max_batch
 ``task.predict_many(model, inputs, files=False)`` once under ``torch.inference_mode()``, and hands each
 request its own answers. When that call fails (one input the task rejects), the batch is answered again
 one input at a time, so a bad input fails its own request only.
+
+The wait ends early once the batch holds a request from every open connection (``peers``, the server's
+count): an HTTP/1.1 connection carries one request at a time, so no more can come but from a connection
+not yet open, and waiting would only delay a batch already as large as the clients make it (a lone client
+is answered without the wait; 16 keep-alive clients in a batch of 16 without it).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import time
 import traceback
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import UserError
 from ..task import Task
@@ -41,9 +46,11 @@ class Job:
 
 
 class Batcher:
-    def __init__(self, task: Task, model: Any, max_batch: int = 32, wait_ms: float = 5.0):
+    def __init__(self, task: Task, model: Any, max_batch: int = 32, wait_ms: float = 5.0,
+                 peers: Callable[[], int] | None = None):
         self.task, self.model = task, model
         self.max_batch, self.wait = max_batch, wait_ms / 1000.0
+        self.peers = peers  # the open connections, each at most one request (None: unknown, wait in full)
         self.requests = 0  # answered (with results or an error)
         self.batches = 0  # predict_many calls of whole micro-batches
         self.largest = 0  # inputs in the largest micro-batch
@@ -74,7 +81,7 @@ class Batcher:
                 break
             batch, count = [job], len(job.inputs)
             deadline = time.monotonic() + self.wait
-            while count < self.max_batch:
+            while count < self.max_batch and not self._everyone_in(len(batch)):
                 remaining = deadline - time.monotonic()
                 try:
                     nxt = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
@@ -97,6 +104,9 @@ class Batcher:
             carried = None
             if job is not None and job.future.set_running_or_notify_cancel():
                 self._answer([job])
+
+    def _everyone_in(self, requests: int) -> bool:
+        return self.peers is not None and requests >= self.peers()
 
     def _answer(self, batch: list[Job]) -> None:
         if not batch:

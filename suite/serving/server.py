@@ -45,10 +45,15 @@ class _Server(uvicorn.Server):
             self.on_started()
 
 
-def run(app, sock: socket.socket, on_started: Callable[[], None]) -> str | None:
-    """Serve ``app`` on ``sock`` until a signal; returns the signal's name."""
+def run(app, sock: socket.socket, on_started: Callable[[], None], batcher=None) -> str | None:
+    """Serve ``app`` on ``sock`` until a signal; returns the signal's name. ``batcher`` (a
+    :class:`suite.serving.batcher.Batcher`) is told how many connections are open."""
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
                             timeout_graceful_shutdown=10, server_header=False)
     server = _Server(config, on_started)
+    if batcher is not None:
+        # uvicorn's own set of open connections, changed on its loop; its length is read whole (the GIL)
+        connections = server.server_state.connections
+        batcher.peers = lambda: len(connections)
     server.run(sockets=[sock])
     return server.stopped_by
