@@ -212,7 +212,11 @@ def member_logits(model, dataset, batch: int = 256) -> tuple[torch.Tensor, torch
 
 def members_breakdown(model, dm) -> list[tuple[str, float, float]]:
     """``(name, val acc, test acc)`` of the model's members and of ways to mix them (two classes, --ngrams on)."""
-    from tasks.sentiment.models import fit_mixing, mixed
+    import importlib
+
+    # the mixing's fit from the module of the model the registry's task built (benchmarks import no task)
+    models = importlib.import_module(type(model).__module__)
+    fit_mixing, mixed = models.fit_mixing, models.mixed
 
     val, test = member_logits(model, dm.val_set), member_logits(model, dm.test_set)
 

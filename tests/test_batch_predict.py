@@ -468,6 +468,7 @@ def test_a_trained_run_takes_threads_anew_but_no_other_training_setting(runs, tm
 
     reviews = write(tmp_path / "reviews.txt", "\n".join(GOOD[:2] + BAD[:2]) + "\n")
     before = torch.get_num_threads()
+    torch.set_num_threads(2)  # not 1 already (a parallel test worker runs on one): the flag must change it
     try:
         code, _, err = cli(capsys, "--checkpoint", str(runs["sentiment"]), "--predict", str(reviews), "--batch",
                            "--output", str(tmp_path / "one.jsonl"), "--threads", "1")
