@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: running the CLI as a user would (a subprocess), and reading results.
+"""Helpers shared by the tests: running the CLI as a user would (a subprocess), reading results, comparing answers.
 
 (A module of its own: two conftest.py files would both import as `conftest`.)
 """
@@ -46,3 +46,14 @@ def one_line_error(capsys, *args: str, code: int = 2) -> str:
     assert exit_code == code, err
     assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
     return err[len("error: "):]
+
+
+def same(a, b) -> bool:
+    """Equal, probabilities within a rounding step (a text alone and in a padded batch differ by ~1e-7)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, (int, float)):
+        return abs(a - b) <= 1e-4 + 1e-6 * abs(b)
+    return a == b

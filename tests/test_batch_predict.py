@@ -13,24 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from helpers import one_line_error
+from helpers import one_line_error, same
 
 GOOD = ["a witty , warm and wonderful film", "an utterly charming and moving story", "great acting and a fine script",
         "funny , clever and beautifully made", "one of the best films this year", "a delight from start to end"]
 BAD = ["a dull , lifeless mess", "the plot goes nowhere", "boring and far too long", "an awful script and bad acting",
        "a tedious , clumsy film", "the worst film this year"]
 SENTENCES = ["Sarah lives in London", "I saw Paris", "London is big", "Bob met Sarah in Paris today"]
-
-
-def same(a, b) -> bool:
-    """Equal, probabilities within a rounding step (a text alone and in a padded batch differ by ~1e-7)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= 1e-4 + 1e-6 * abs(b)
-    return a == b
 
 
 @pytest.fixture(scope="module")

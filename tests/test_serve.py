@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, cli_env, one_line_error, shared_data_root
+from helpers import REPO, cli_env, one_line_error, same, shared_data_root
 
 httpx = pytest.importorskip("httpx")
 pytest.importorskip("fastapi")
@@ -121,17 +121,6 @@ def expected(runs):
     answers = {text: model.predict(text) for text in TEXTS}
     series = api.load(runs["forecast"])
     return {"sentiment": answers, "forecast": {SERIES: series.predict(SERIES), "cosine": series.predict("cosine")}}
-
-
-def same(a, b) -> bool:
-    """Equal, probabilities within a rounding step (a text alone and in a padded batch differ by ~1e-7)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
-    if isinstance(a, float) and isinstance(b, (int, float)):
-        return abs(a - b) <= 1e-4 + 1e-6 * abs(b)
-    return a == b
 
 
 def test_one_input_and_a_list_answer_what_predict_does(sentiment, expected):
